@@ -1,0 +1,1 @@
+//! The sbx executor: applies a [`sbx_plan::Plan`] atomically.
