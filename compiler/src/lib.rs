@@ -4,6 +4,9 @@
 //! produced when there is no error.
 
 pub mod diagnostic;
+pub mod emit;
+pub mod import;
+pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Label, Severity, SourceFile, SourceMap};
 

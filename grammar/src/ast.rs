@@ -305,7 +305,9 @@ impl DecimalLit {
             frac_value = frac_value.checked_mul(10)? + c.to_digit(10)? as u128;
         }
         let m = multiplier as u128;
-        let total = whole.checked_mul(m)?.checked_add(frac_value.checked_mul(m)? / scale)?;
+        let total = whole
+            .checked_mul(m)?
+            .checked_add(frac_value.checked_mul(m)? / scale)?;
         if frac_value.checked_mul(m)? % scale != 0 {
             return None;
         }

@@ -9,5 +9,8 @@ pub const MAX_NESTING_DEPTH: usize = 64;
 /// error found otherwise (at least one).
 pub fn parse(source: SourceId, text: &str) -> Result<File, Vec<SyntaxError>> {
     let _ = text;
-    Ok(File { source, ..File::default() })
+    Ok(File {
+        source,
+        ..File::default()
+    })
 }

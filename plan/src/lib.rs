@@ -412,7 +412,10 @@ pub enum BuildStep {
     /// A shell script run with `/bin/sh -c`.
     Run { script: String },
     /// Sources relative to the build context, destination in the image.
-    Copy { sources: Vec<String>, destination: String },
+    Copy {
+        sources: Vec<String>,
+        destination: String,
+    },
     /// A build argument and its default.
     Arg {
         name: String,

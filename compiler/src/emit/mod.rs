@@ -1,0 +1,1 @@
+//! Emitters: the plan as another engine's configuration. Placeholder.

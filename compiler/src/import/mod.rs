@@ -1,0 +1,2 @@
+//! Importers: foreign configuration (LXC, systemd, Dockerfile) as a profile
+//! syntax tree. Placeholder.
