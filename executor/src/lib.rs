@@ -5,3 +5,4 @@
 pub mod cgroup;
 pub mod journal;
 pub mod net;
+pub mod sys;
