@@ -1,16 +1,1355 @@
-//! Placeholder: the pest parser is being written.
-use crate::ast::{File, SourceId};
+//! The parser: runs the pest grammar of `sbx.pest` and builds the spanned
+//! tree of [`crate::ast`]. pest stays behind this module.
+//!
+//! Parsing happens in three steps:
+//! 1. [`scan`]: one linear pass that tracks strings, comments and bracket
+//!    nesting, so that nesting deeper than [`MAX_NESTING_DEPTH`] is reported
+//!    before pest recurses, and so that syntax errors can name the unclosed
+//!    bracket and parsing can resume at the next top-level line.
+//! 2. pest, on the whole text (or, after a syntax error, on what follows it).
+//! 3. The tree builder: turns pairs into AST nodes, attaches comments, and
+//!    checks literals (escapes, overflow, whole bytes), collecting every
+//!    lexical error instead of stopping at the first.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use crate::ast::{
+    Assignment, Block, BoolLit, Comment, DecimalLit, DurationLit, DurationUnit, File, Include,
+    IntegerLit, Key, Label, MapEntry, PortLit, Protocol, Radix, SizeLit, SizeUnit, SourceId, Span,
+    Spanned, Statement, StatementKind, StringLit, Trivia, Value, ValueKind,
+};
 use crate::SyntaxError;
+
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "sbx.pest"]
+    pub struct SbxParser;
+}
+
+use grammar::{Rule, SbxParser};
 
 /// The deepest nesting of blocks, lists and maps the parser accepts.
 pub const MAX_NESTING_DEPTH: usize = 64;
 
+/// At most this many syntax errors are reported for one file; after a
+/// syntax error the rest of the file is re-parsed from the next top-level
+/// line, and a long tail of garbage would otherwise give one error a line.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// Stable error codes, one per kind of problem (documented in
+/// `docs/grammar.md`).
+pub(crate) mod code {
+    pub const SYNTAX: &str = "sbx::parse::syntax";
+    pub const UNCLOSED: &str = "sbx::parse::unclosed";
+    pub const UNEXPECTED_CLOSE: &str = "sbx::parse::unexpected-close";
+    pub const TOO_DEEP: &str = "sbx::parse::too-deep";
+    pub const BAD_ESCAPE: &str = "sbx::parse::bad-escape";
+    pub const BAD_UNICODE_ESCAPE: &str = "sbx::parse::bad-unicode-escape";
+    pub const NEWLINE_IN_STRING: &str = "sbx::parse::newline-in-string";
+    pub const UNCLOSED_STRING: &str = "sbx::parse::unclosed-string";
+    pub const LEADING_ZERO: &str = "sbx::parse::leading-zero";
+    pub const INTEGER_OVERFLOW: &str = "sbx::parse::integer-overflow";
+    pub const SIZE_FRACTION: &str = "sbx::parse::size-fraction";
+    pub const SIZE_OVERFLOW: &str = "sbx::parse::size-overflow";
+    pub const DURATION_FRACTION: &str = "sbx::parse::duration-fraction";
+    pub const DURATION_OVERFLOW: &str = "sbx::parse::duration-overflow";
+    pub const BAD_VALUE: &str = "sbx::parse::bad-value";
+    pub const INCLUDE_NOT_FIRST: &str = "sbx::parse::include-not-first";
+    pub const INCLUDE_IN_BLOCK: &str = "sbx::parse::include-in-block";
+    pub const INCLUDE_SYNTAX: &str = "sbx::parse::include-syntax";
+}
+
 /// Parses one source text. Returns the tree when there was no error; every
-/// error found otherwise (at least one).
+/// error found otherwise (at least one), in source order.
 pub fn parse(source: SourceId, text: &str) -> Result<File, Vec<SyntaxError>> {
-    let _ = text;
-    Ok(File {
-        source,
-        ..File::default()
+    let scan = scan(text);
+    if let Some(at) = scan.too_deep {
+        let bracket = &text[at..at + 1];
+        return Err(vec![SyntaxError {
+            code: code::TOO_DEEP,
+            message: format!("nesting is deeper than {MAX_NESTING_DEPTH} levels"),
+            span: Span::new(source, at, at + 1),
+            label: format!("this `{bracket}` opens level {}", MAX_NESTING_DEPTH + 1),
+            help: Some(format!(
+                "blocks, lists and maps nest at most {MAX_NESTING_DEPTH} deep; flatten the structure"
+            )),
+        }]);
+    }
+
+    match SbxParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let file_pair = pairs.next().expect("the file rule always yields one pair");
+            let mut builder = Builder::new(source, 0, true);
+            let file = builder.file(file_pair);
+            if builder.errors.is_empty() {
+                Ok(file)
+            } else {
+                Err(builder.finish())
+            }
+        }
+        Err(first) => Err(recover(source, text, &scan, first)),
+    }
+}
+
+/// After the first syntax error: report it, collect lexical errors from the
+/// well-formed text before it, and re-parse from the next top-level line to
+/// find more.
+fn recover(
+    source: SourceId,
+    text: &str,
+    scan: &Scan,
+    first: pest::error::Error<Rule>,
+) -> Vec<SyntaxError> {
+    let mut errors = Vec::new();
+    let mut syntax_errors = 0;
+    let mut segment_start = 0;
+    let mut failure = Some(first);
+    while let Some(error) = failure.take() {
+        let at = segment_start + error_position(&error);
+        errors.push(describe_syntax_error(
+            source,
+            text,
+            scan,
+            segment_start,
+            at,
+            &error,
+        ));
+        syntax_errors += 1;
+
+        // The statements before the one that failed are well-formed: check
+        // their literals too.
+        let statement_start = scan
+            .restart_points
+            .iter()
+            .rev()
+            .copied()
+            .find(|&p| p <= at)
+            .unwrap_or(0)
+            .max(segment_start);
+        if statement_start > segment_start {
+            if let Ok(mut pairs) =
+                SbxParser::parse(Rule::file, &text[segment_start..statement_start])
+            {
+                let mut builder = Builder::new(source, segment_start, segment_start == 0);
+                builder.file(pairs.next().expect("one file pair"));
+                errors.extend(builder.errors);
+            }
+        }
+
+        if syntax_errors >= MAX_SYNTAX_ERRORS {
+            break;
+        }
+        let Some(next) = scan.restart_points.iter().copied().find(|&p| p > at) else {
+            break;
+        };
+        segment_start = next;
+        match SbxParser::parse(Rule::file, &text[next..]) {
+            Ok(mut pairs) => {
+                let mut builder = Builder::new(source, next, false);
+                builder.file(pairs.next().expect("one file pair"));
+                errors.extend(builder.errors);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    errors.sort_by_key(|e| (e.span.start, e.span.end));
+    errors
+}
+
+fn error_position(error: &pest::error::Error<Rule>) -> usize {
+    match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((start, _)) => start,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The linear pre-scan
+// ---------------------------------------------------------------------------
+
+/// What one linear pass over the text found.
+pub(crate) struct Scan {
+    /// The byte offset of the first `[` or `{` that nests deeper than
+    /// [`MAX_NESTING_DEPTH`].
+    pub too_deep: Option<usize>,
+    /// Starts of lines where parsing can resume after a syntax error: an
+    /// ident at column 0, outside every string and bracket.
+    pub restart_points: Vec<usize>,
+    /// Every `[` and `{` with the offset where it closes (`None`: never).
+    pub brackets: Vec<(usize, Option<usize>)>,
+}
+
+/// Tracks strings, comments and brackets the way the grammar reads them,
+/// in one pass. A `}` or `]` with nothing open is ignored (pest reports it).
+pub(crate) fn scan(text: &str) -> Scan {
+    let bytes = text.as_bytes();
+    let mut open: Vec<usize> = Vec::new(); // indexes into `brackets`
+    let mut brackets: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut restart_points = Vec::new();
+    let mut too_deep = None;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if line_start {
+            line_start = false;
+            if open.is_empty() && (b.is_ascii_alphabetic() || b == b'_') {
+                restart_points.push(i);
+            }
+        }
+        match b {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                loop {
+                    if i >= bytes.len() {
+                        break;
+                    }
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                    } else if bytes[i..].starts_with(b"\"\"\"") {
+                        i += 3;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+                i = i.min(bytes.len());
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' if i + 1 < bytes.len() && bytes[i + 1] != b'\n' => i += 2,
+                        b'\\' => i += 1,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' => break,
+                        _ => i += 1,
+                    }
+                }
+                i = i.min(bytes.len());
+            }
+            b'[' | b'{' => {
+                if open.len() >= MAX_NESTING_DEPTH && too_deep.is_none() {
+                    too_deep = Some(i);
+                }
+                open.push(brackets.len());
+                brackets.push((i, None));
+                i += 1;
+            }
+            b']' | b'}' => {
+                if let Some(index) = open.pop() {
+                    brackets[index].1 = Some(i);
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    Scan {
+        too_deep,
+        restart_points,
+        brackets,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Syntax errors in user terms
+// ---------------------------------------------------------------------------
+
+/// What the user would call the thing a rule stands for.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::eq => "`=`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::comma => "`,`",
+        Rule::nl | Rule::semi => "a newline or `;`",
+        Rule::EOI => "the end of the file",
+        Rule::value => "a value",
+        Rule::label => "a block label",
+        Rule::include_stmt | Rule::assignment | Rule::block | Rule::key | Rule::ident => "a key",
+        Rule::map_entry | Rule::map_key => "a map key",
+        Rule::string | Rule::close_quote => "a quoted string",
+        Rule::ml_close => "`\"\"\"`",
+        Rule::comment | Rule::inner_comment => return None,
+        _ => "a value",
     })
+}
+
+/// The token at `at`, as shown in a message.
+fn found_at(text: &str, at: usize) -> (String, usize) {
+    let rest = &text[at..];
+    let Some(c) = rest.chars().next() else {
+        return ("the end of the file".to_string(), 0);
+    };
+    if c == '\n' || (c == '\r' && rest[1..].starts_with('\n')) {
+        return ("the end of the line".to_string(), 0);
+    }
+    let len = if c.is_ascii_alphanumeric() || c == '_' {
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len())
+    } else {
+        c.len_utf8()
+    };
+    (format!("`{}`", &rest[..len]), len)
+}
+
+/// The dotted key that ends right before `at` on the same line, if any.
+fn key_before(text: &str, at: usize) -> Option<&str> {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let key = &before[start..];
+    let line_start = before[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let only_indent = before[line_start..start].trim().is_empty();
+    (!key.is_empty()
+        && only_indent
+        && key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+    .then_some(key)
+}
+
+fn join_terms(terms: &[&str]) -> String {
+    match terms {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+fn describe_syntax_error(
+    source: SourceId,
+    text: &str,
+    scan: &Scan,
+    segment_start: usize,
+    at: usize,
+    error: &pest::error::Error<Rule>,
+) -> SyntaxError {
+    let positives: Vec<Rule> = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let mut terms: Vec<&str> = Vec::new();
+    for name in positives.iter().filter_map(|r| rule_name(*r)) {
+        if !terms.contains(&name) {
+            terms.push(name);
+        }
+    }
+    let (found, found_len) = found_at(text, at);
+    let span = Span::new(source, at, at + found_len);
+    let at_end = at >= text.trim_end().len();
+
+    // A bracket opened in this segment, before `at`, still open at `at`.
+    let innermost_open = scan
+        .brackets
+        .iter()
+        .filter(|(open, close)| {
+            *open >= segment_start && *open < at && close.is_none_or(|c| c >= at)
+        })
+        .map(|(open, _)| *open)
+        .next_back();
+
+    if at_end {
+        if let Some(open) = innermost_open {
+            let bracket = &text[open..open + 1];
+            let closer = if bracket == "[" { "]" } else { "}" };
+            return SyntaxError {
+                code: code::UNCLOSED,
+                message: format!("unclosed `{bracket}`"),
+                span: Span::new(source, open, open + 1),
+                label: format!("this `{bracket}` is never closed"),
+                help: Some(format!("add `{closer}` to close it")),
+            };
+        }
+    }
+
+    let found_close = found == "`}`" || found == "`]`";
+    if found_close && !terms.contains(&"`}`") && !terms.contains(&"`]`") {
+        return SyntaxError {
+            code: code::UNEXPECTED_CLOSE,
+            message: format!("unexpected {found}"),
+            span,
+            label: "nothing open to close here".to_string(),
+            help: Some(format!(
+                "remove this {found} or the extra bracket before it"
+            )),
+        };
+    }
+
+    let expects_key_follow =
+        terms.contains(&"`=`") && (terms.contains(&"`{`") || terms.contains(&"a block label"));
+    if expects_key_follow {
+        if let Some(key) = key_before(text, at) {
+            let help = if found == "the end of the line" {
+                format!("`=` and the value, or a block's `{{`, go on the same line as the key: `{key} = ...` or `{key} {{`")
+            } else if found == "`.`" || found.starts_with("`\"") {
+                format!("a label other than a plain name is quoted: `{key} \"...\" {{`")
+            } else {
+                format!("write `{key} = value` for a setting or `{key} {{ ... }}` for a block")
+            };
+            return SyntaxError {
+                code: code::SYNTAX,
+                message: format!("expected `=` or `{{` after key `{key}`, found {found}"),
+                span,
+                label: "expected `=` or `{`".to_string(),
+                help: Some(help),
+            };
+        }
+    }
+
+    if terms.contains(&"a value") && terms.len() == 1 {
+        return SyntaxError {
+            code: code::SYNTAX,
+            message: format!("expected a value, found {found}"),
+            span,
+            label: "expected a value".to_string(),
+            help: Some(
+                "a value is a quoted string, a number, a size (`1G`), a duration (`10s`), a percentage, a boolean, a word, an address, a port, a list `[..]` or a map `{..}`, on the same line as `=`"
+                    .to_string(),
+            ),
+        };
+    }
+
+    if terms.contains(&"a newline or `;`") {
+        return SyntaxError {
+            code: code::SYNTAX,
+            message: format!("expected the end of the statement, found {found}"),
+            span,
+            label: "expected a newline or `;` before this".to_string(),
+            help: Some(
+                "put one statement per line or separate statements with `;`; quote a value that contains spaces"
+                    .to_string(),
+            ),
+        };
+    }
+
+    let mut help = None;
+    if let Some(open) = innermost_open {
+        let bracket = &text[open..open + 1];
+        let line = line_of(text, open);
+        if line != line_of(text, at) {
+            help = Some(format!("the `{bracket}` on line {line} is still open here"));
+        }
+    }
+    if help.is_none() && terms == ["`{`"] && found == "`.`" {
+        help = Some("a label other than a plain name is quoted: `\"eth0.10\"`".to_string());
+    }
+    if help.is_none() && terms.contains(&"`,`") {
+        help = Some("separate items with `,`".to_string());
+    }
+    let expected = join_terms(&terms);
+    SyntaxError {
+        code: code::SYNTAX,
+        message: format!("expected {expected}, found {found}"),
+        span,
+        label: format!("expected {expected}"),
+        help,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The tree builder
+// ---------------------------------------------------------------------------
+
+struct Builder {
+    source: SourceId,
+    /// Added to every pest offset (non-zero when re-parsing after an error).
+    offset: usize,
+    /// The text starts at the top of the file (includes may come first).
+    at_file_start: bool,
+    errors: Vec<SyntaxError>,
+}
+
+/// Who owns a comment that follows on the same line.
+#[derive(Clone, Copy)]
+enum LineOwner {
+    /// The `{` of the enclosing block.
+    BlockHeader,
+    /// The statement at this index of the body being built.
+    Statement(usize),
+}
+
+/// A body in the making: statements and includes in source order.
+enum Item {
+    Include(Include),
+    Statement(Statement),
+}
+
+impl Item {
+    fn trivia_mut(&mut self) -> &mut Trivia {
+        match self {
+            Item::Include(i) => &mut i.trivia,
+            Item::Statement(s) => &mut s.trivia,
+        }
+    }
+}
+
+struct Body {
+    items: Vec<Item>,
+    trailing_comments: Vec<Comment>,
+    header_trailing: Option<Comment>,
+}
+
+impl Builder {
+    fn new(source: SourceId, offset: usize, at_file_start: bool) -> Self {
+        Builder {
+            source,
+            offset,
+            at_file_start,
+            errors: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> Vec<SyntaxError> {
+        self.errors.sort_by_key(|e| (e.span.start, e.span.end));
+        self.errors
+    }
+
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        self.span_at(s.start(), s.end())
+    }
+
+    fn span_at(&self, start: usize, end: usize) -> Span {
+        Span::new(self.source, self.offset + start, self.offset + end)
+    }
+
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: String,
+        label: &str,
+        help: Option<String>,
+    ) {
+        self.errors.push(SyntaxError {
+            code,
+            message,
+            span,
+            label: label.to_string(),
+            help,
+        });
+    }
+
+    fn file(&mut self, pair: Pair<'_, Rule>) -> File {
+        let body = self.body(pair.into_inner(), false);
+        let mut file = File {
+            source: self.source,
+            includes: Vec::new(),
+            body: Vec::new(),
+            trailing_comments: body.trailing_comments,
+        };
+        for item in body.items {
+            match item {
+                Item::Include(include) => {
+                    if !file.body.is_empty() {
+                        self.error(
+                            code::INCLUDE_NOT_FIRST,
+                            include.span,
+                            "`include` after other statements".to_string(),
+                            "this include comes after a statement",
+                            Some("move every `include` to the top of the file, before other statements".to_string()),
+                        );
+                    }
+                    file.includes.push(include);
+                }
+                Item::Statement(statement) => file.body.push(statement),
+            }
+        }
+        file
+    }
+
+    /// Builds the statements of a file or a block from its pairs (the
+    /// block's key, label and braces are skipped), attaching comments.
+    fn body<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>, in_block: bool) -> Body {
+        let mut items: Vec<Item> = Vec::new();
+        let mut pending: Vec<Comment> = Vec::new();
+        let mut header_trailing = None;
+        // A blank line since the previous statement.
+        let mut blank = false;
+        // A blank line after the last pending comment (for the file's first
+        // statement: a header comment set apart from it).
+        let mut blank_after_comments = false;
+        let mut previous_was_newline = false;
+        let mut owner = in_block.then_some(LineOwner::BlockHeader);
+        for pair in pairs {
+            match pair.as_rule() {
+                Rule::nl => {
+                    if previous_was_newline {
+                        blank = true;
+                        blank_after_comments = !pending.is_empty();
+                    }
+                    previous_was_newline = true;
+                    owner = None;
+                }
+                Rule::semi => previous_was_newline = false,
+                Rule::comment => {
+                    previous_was_newline = false;
+                    let comment = self.comment(&pair);
+                    match owner {
+                        Some(LineOwner::BlockHeader) if header_trailing.is_none() => {
+                            header_trailing = Some(comment)
+                        }
+                        Some(LineOwner::Statement(index)) => {
+                            let item = &mut items[index];
+                            if item.trivia_mut().trailing.is_none() {
+                                item.trivia_mut().trailing = Some(comment);
+                            } else if let Item::Statement(Statement {
+                                kind: StatementKind::Block(block),
+                                ..
+                            }) = item
+                            {
+                                // `}  # c` after a block whose `{` already has one.
+                                block.trailing_comments.push(comment);
+                            } else {
+                                pending.push(comment);
+                            }
+                        }
+                        _ => {
+                            pending.push(comment);
+                            blank_after_comments = false;
+                        }
+                    }
+                }
+                Rule::include_stmt | Rule::assignment | Rule::block => {
+                    previous_was_newline = false;
+                    let mut moved = Vec::new();
+                    let mut item = match pair.as_rule() {
+                        Rule::include_stmt => {
+                            let include = self.include(pair);
+                            if in_block {
+                                self.error(
+                                    code::INCLUDE_IN_BLOCK,
+                                    include.span,
+                                    "`include` inside a block".to_string(),
+                                    "include is only allowed at top level",
+                                    Some("move this `include` to the top of the file".to_string()),
+                                );
+                            }
+                            Item::Include(include)
+                        }
+                        Rule::assignment => Item::Statement(self.assignment(pair, &mut moved)),
+                        _ => Item::Statement(self.block(pair)),
+                    };
+                    let first_of_file = !in_block && items.is_empty() && self.at_file_start;
+                    let trivia = item.trivia_mut();
+                    trivia.leading = std::mem::take(&mut pending);
+                    trivia.leading.extend(moved);
+                    trivia.blank_line_before = if first_of_file {
+                        blank_after_comments && !trivia.leading.is_empty()
+                    } else {
+                        blank && !items.is_empty()
+                    };
+                    blank = false;
+                    blank_after_comments = false;
+                    items.push(item);
+                    owner = Some(LineOwner::Statement(items.len() - 1));
+                }
+                _ => {} // EOI, braces
+            }
+        }
+        Body {
+            items,
+            trailing_comments: pending,
+            header_trailing,
+        }
+    }
+
+    fn comment(&self, pair: &Pair<'_, Rule>) -> Comment {
+        let text = pair.as_str();
+        let text = text[1..].trim_end_matches([' ', '\t', '\r']);
+        let span = self.span(pair);
+        Comment {
+            text: text.to_string(),
+            span: Span::new(span.source, span.start, span.start + 1 + text.len()),
+        }
+    }
+
+    fn include(&mut self, pair: Pair<'_, Rule>) -> Include {
+        let span = self.span(&pair);
+        let string = pair
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::string)
+            .expect("include has a string");
+        let path_span = self.span(&string);
+        let path = self.string(string);
+        Include {
+            path: Spanned::new(path, path_span),
+            span,
+            trivia: Trivia::default(),
+        }
+    }
+
+    fn key(&self, pair: Pair<'_, Rule>) -> Key {
+        let span = self.span(&pair);
+        let parts = pair
+            .into_inner()
+            .map(|p| Spanned::new(p.as_str().to_string(), self.span(&p)))
+            .collect();
+        Key { parts, span }
+    }
+
+    fn assignment(&mut self, pair: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> Statement {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key = self.key(inner.next().expect("assignment has a key"));
+        let value_pair = inner
+            .find(|p| p.as_rule() == Rule::value)
+            .expect("assignment has a value");
+        let value = self.value(value_pair, moved);
+        if key.dotted() == "include" {
+            self.error(
+                code::INCLUDE_SYNTAX,
+                key.span,
+                "`include` takes no `=`".to_string(),
+                "include is a statement, not a key",
+                Some("write `include \"PATH\"`".to_string()),
+            );
+        }
+        Statement {
+            kind: StatementKind::Assignment(Assignment { key, value }),
+            span,
+            trivia: Trivia::default(),
+        }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Statement {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner().peekable();
+        let key = self.key(inner.next().expect("block has a key"));
+        let mut label = None;
+        if inner.peek().map(|p| p.as_rule()) == Some(Rule::label) {
+            let label_pair = inner.next().expect("peeked");
+            let label_span = self.span(&label_pair);
+            let token = label_pair.into_inner().next().expect("label has a token");
+            label = Some(match token.as_rule() {
+                Rule::string => Label {
+                    name: self.string(token),
+                    quoted: true,
+                    span: label_span,
+                },
+                _ => Label {
+                    name: token.as_str().to_string(),
+                    quoted: false,
+                    span: label_span,
+                },
+            });
+        }
+        let body = self.body(inner, true);
+        let mut statements = Vec::new();
+        for item in body.items {
+            match item {
+                Item::Statement(s) => statements.push(s),
+                // Reported in body(); dropped from the tree.
+                Item::Include(_) => {}
+            }
+        }
+        Statement {
+            kind: StatementKind::Block(Block {
+                key,
+                label,
+                body: statements,
+                trailing_comments: body.trailing_comments,
+            }),
+            span,
+            trivia: Trivia {
+                trailing: body.header_trailing,
+                ..Trivia::default()
+            },
+        }
+    }
+
+    /// Builds a value; comments found inside brackets go to `moved`.
+    fn value(&mut self, pair: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> Value {
+        let span = self.span(&pair);
+        let token = pair.into_inner().next().expect("value has one token");
+        let kind = match token.as_rule() {
+            Rule::string => ValueKind::String(StringLit {
+                value: self.string(token),
+                multiline: false,
+            }),
+            Rule::ml_string => ValueKind::String(StringLit {
+                value: self.ml_string(token),
+                multiline: true,
+            }),
+            Rule::list => {
+                let mut items = Vec::new();
+                for p in token.into_inner() {
+                    match p.as_rule() {
+                        Rule::value => items.push(self.value(p, moved)),
+                        Rule::inner_comment => moved.push(self.comment(&p)),
+                        _ => {}
+                    }
+                }
+                ValueKind::List(items)
+            }
+            Rule::map => {
+                let mut entries = Vec::new();
+                for p in token.into_inner() {
+                    match p.as_rule() {
+                        Rule::map_entry => entries.push(self.map_entry(p, moved)),
+                        Rule::inner_comment => moved.push(self.comment(&p)),
+                        _ => {}
+                    }
+                }
+                ValueKind::Map(entries)
+            }
+            Rule::ipv4 | Rule::ipv6 => ValueKind::Address(token.as_str().to_string()),
+            Rule::port => self.port(token),
+            Rule::size => self.size(token),
+            Rule::duration => self.duration(token),
+            Rule::percent => {
+                let number = token.into_inner().next().expect("percent has a number");
+                ValueKind::Percent(DecimalLit {
+                    text: number.as_str().to_string(),
+                })
+            }
+            Rule::integer => self.integer(token),
+            Rule::boolean => {
+                let word = token.as_str();
+                ValueKind::Bool(BoolLit {
+                    value: matches!(word, "true" | "yes" | "on"),
+                    word: word.to_string(),
+                })
+            }
+            Rule::word => ValueKind::Word(token.as_str().to_string()),
+            _ => {
+                self.bad_value(&token);
+                ValueKind::Word(token.as_str().to_string())
+            }
+        };
+        Value::new(kind, span)
+    }
+
+    fn map_entry(&mut self, pair: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> MapEntry {
+        let mut key = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::map_key => {
+                    let span = self.span(&p);
+                    let token = p.into_inner().next().expect("map key has a token");
+                    key = Some(match token.as_rule() {
+                        Rule::string => (Spanned::new(self.string(token), span), true),
+                        _ => (Spanned::new(token.as_str().to_string(), span), false),
+                    });
+                }
+                Rule::value => value = Some(self.value(p, moved)),
+                Rule::inner_comment => moved.push(self.comment(&p)),
+                _ => {}
+            }
+        }
+        let (key, quoted_key) = key.expect("map entry has a key");
+        MapEntry {
+            key,
+            quoted_key,
+            value: value.expect("map entry has a value"),
+        }
+    }
+
+    fn bad_value(&mut self, token: &Pair<'_, Rule>) {
+        let text = token.as_str();
+        let help = if text.starts_with('-') && text[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            "numbers are unsigned".to_string()
+        } else if text.starts_with(|c: char| c.is_ascii_digit()) {
+            if text.contains('.')
+                && text[text.find('.').unwrap_or(0)..]
+                    .chars()
+                    .all(|c| c == '.' || c.is_ascii_digit())
+            {
+                "a fraction needs a unit: a size (`1.5G`), a duration (`1.5s`) or a percentage (`1.5%`); quote it if it is text".to_string()
+            } else {
+                "sizes end in `K M G T KiB MiB GiB TiB`, durations in `us ms s min h`, ports in `/tcp` or `/udp` (case-sensitive); integers are decimal, `0o` octal or `0x` hex".to_string()
+            }
+        } else {
+            format!(
+                "quote text: `\"{}\"`",
+                text.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        };
+        let span = self.span(token);
+        self.error(
+            code::BAD_VALUE,
+            span,
+            format!("`{text}` is not a valid value"),
+            "not a string, number, size, duration, word, address or port",
+            Some(help),
+        );
+    }
+
+    fn port(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+        let mut inner = token.into_inner();
+        let number_pair = inner.next().expect("port has a number");
+        let protocol = match inner.next().map(|p| p.as_str()) {
+            Some("udp") => Protocol::Udp,
+            _ => Protocol::Tcp,
+        };
+        let number = self.decimal_u64(&number_pair);
+        ValueKind::Port(PortLit { number, protocol })
+    }
+
+    /// A decimal integer: no leading zero, fits in 64 bits.
+    fn decimal_u64(&mut self, pair: &Pair<'_, Rule>) -> u64 {
+        let text = pair.as_str();
+        let span = self.span(pair);
+        if text.len() > 1 && text.starts_with('0') {
+            let trimmed = text.trim_start_matches('0');
+            let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+            self.error(
+                code::LEADING_ZERO,
+                span,
+                format!("decimal integer `{text}` has a leading `0`"),
+                "leading zero",
+                Some(format!(
+                    "write `0o{trimmed}` for an octal number or `{trimmed}` for a decimal one"
+                )),
+            );
+        }
+        match text.parse::<u64>() {
+            Ok(v) => v,
+            Err(_) => {
+                self.overflow(span, text);
+                0
+            }
+        }
+    }
+
+    fn overflow(&mut self, span: Span, text: &str) {
+        self.error(
+            code::INTEGER_OVERFLOW,
+            span,
+            format!("integer `{text}` is too large"),
+            "does not fit in 64 bits",
+            Some(format!("the largest integer is {}", u64::MAX)),
+        );
+    }
+
+    fn integer(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+        let digits = token.into_inner().next().expect("integer has digits");
+        let text = digits.as_str();
+        let (radix, value) = match digits.as_rule() {
+            Rule::hex_int => (Radix::Hex, u64::from_str_radix(&text[2..], 16).ok()),
+            Rule::oct_int => (Radix::Octal, u64::from_str_radix(&text[2..], 8).ok()),
+            _ => (Radix::Decimal, Some(self.decimal_u64(&digits))),
+        };
+        let value = value.unwrap_or_else(|| {
+            let span = self.span(&digits);
+            self.overflow(span, text);
+            0
+        });
+        ValueKind::Integer(IntegerLit { value, radix })
+    }
+
+    fn size(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+        let span = self.span(&token);
+        let text = token.as_str().to_string();
+        let mut inner = token.into_inner();
+        let number = DecimalLit {
+            text: inner
+                .next()
+                .expect("size has a number")
+                .as_str()
+                .to_string(),
+        };
+        let unit = match inner.next().expect("size has a unit").as_str() {
+            "K" => SizeUnit::K,
+            "M" => SizeUnit::M,
+            "G" => SizeUnit::G,
+            "T" => SizeUnit::T,
+            "KiB" => SizeUnit::KiB,
+            "MiB" => SizeUnit::MiB,
+            "GiB" => SizeUnit::GiB,
+            _ => SizeUnit::TiB,
+        };
+        let bytes = match scaled_whole(&number, unit.multiplier()) {
+            Some(bytes) => bytes,
+            None => {
+                if !whole_part_overflows(&number, unit.multiplier()) {
+                    self.error(
+                        code::SIZE_FRACTION,
+                        span,
+                        format!("size `{text}` is not a whole number of bytes"),
+                        "fraction of a byte",
+                        Some("use a smaller unit or fewer decimals".to_string()),
+                    );
+                } else {
+                    self.error(
+                        code::SIZE_OVERFLOW,
+                        span,
+                        format!("size `{text}` is too large"),
+                        "does not fit in 64 bits",
+                        Some("the largest size is 16777215T (just under 16 EiB)".to_string()),
+                    );
+                }
+                0
+            }
+        };
+        ValueKind::Size(SizeLit {
+            number,
+            unit,
+            bytes,
+        })
+    }
+
+    fn duration(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+        let span = self.span(&token);
+        let text = token.as_str().to_string();
+        let mut inner = token.into_inner();
+        let number = DecimalLit {
+            text: inner
+                .next()
+                .expect("duration has a number")
+                .as_str()
+                .to_string(),
+        };
+        let unit = match inner.next().expect("duration has a unit").as_str() {
+            "us" => DurationUnit::Us,
+            "ms" => DurationUnit::Ms,
+            "s" => DurationUnit::S,
+            "min" => DurationUnit::Min,
+            _ => DurationUnit::H,
+        };
+        let micros = match scaled_whole(&number, unit.micros()) {
+            Some(micros) => micros,
+            None => {
+                if !whole_part_overflows(&number, unit.micros()) {
+                    self.error(
+                        code::DURATION_FRACTION,
+                        span,
+                        format!("duration `{text}` is not a whole number of microseconds"),
+                        "fraction of a microsecond",
+                        Some("use a smaller unit or fewer decimals".to_string()),
+                    );
+                } else {
+                    self.error(
+                        code::DURATION_OVERFLOW,
+                        span,
+                        format!("duration `{text}` is too long"),
+                        "does not fit in 64 bits of microseconds",
+                        Some("durations go up to about 584,000 years".to_string()),
+                    );
+                }
+                0
+            }
+        };
+        ValueKind::Duration(DurationLit {
+            number,
+            unit,
+            micros,
+        })
+    }
+
+    /// Decodes a `"..."` string, reporting bad escapes and a missing `"`.
+    fn string(&mut self, token: Pair<'_, Rule>) -> String {
+        let token_span = self.span(&token);
+        let mut inner = token.into_inner();
+        let body = inner.next().expect("string has a body");
+        let closed = inner.next().is_some();
+        let base = self.offset + body.as_span().start();
+        let raw = body.as_str();
+        if !closed {
+            let end = token_span.end;
+            let at_newline = body.get_input()[body.as_span().end()..].starts_with('\n');
+            if at_newline {
+                self.error(
+                    code::NEWLINE_IN_STRING,
+                    Span::new(self.source, token_span.start, end),
+                    "string is not closed before the end of the line".to_string(),
+                    "this string runs into a newline",
+                    Some("close it with `\"`; write `\\n` for a newline, or use `\"\"\"` for text over several lines".to_string()),
+                );
+            } else {
+                self.error(
+                    code::UNCLOSED_STRING,
+                    Span::new(self.source, token_span.start, end),
+                    "string is not closed".to_string(),
+                    "this string reaches the end of the file",
+                    Some("close it with `\"`".to_string()),
+                );
+            }
+        }
+        unescape(raw, Some((self, base)))
+    }
+
+    /// Decodes a `"""..."""` string: escapes checked on the raw text, then
+    /// the dedent rule, then escapes decoded.
+    fn ml_string(&mut self, token: Pair<'_, Rule>) -> String {
+        let token_span = self.span(&token);
+        let mut inner = token.into_inner();
+        let body = inner.next().expect("multi-line string has a body");
+        let closed = inner.next().is_some();
+        let base = self.offset + body.as_span().start();
+        let raw = body.as_str();
+        if !closed {
+            self.error(
+                code::UNCLOSED_STRING,
+                Span::new(self.source, token_span.start, token_span.start + 3),
+                "multi-line string is not closed".to_string(),
+                "this `\"\"\"` is never closed",
+                Some("close it with `\"\"\"`".to_string()),
+            );
+        }
+        // Report escape errors with their exact spans.
+        unescape(raw, Some((self, base)));
+        unescape(&dedent(raw), None)
+    }
+}
+
+/// `number * multiplier` as a whole `u64`. Trailing zeros of the fraction
+/// are dropped first, so that `1.000G` is as good as `1G`.
+fn scaled_whole(number: &DecimalLit, multiplier: u64) -> Option<u64> {
+    let (whole, frac) = number.parts();
+    let frac = frac.trim_end_matches('0');
+    let text = if frac.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac}")
+    };
+    DecimalLit { text }.scaled_exact(multiplier)
+}
+
+/// Whether the whole part alone of `number * multiplier` overflows `u64`:
+/// then a failed [`scaled_whole`] is an overflow, otherwise a fraction.
+fn whole_part_overflows(number: &DecimalLit, multiplier: u64) -> bool {
+    let (whole, _) = number.parts();
+    whole
+        .parse::<u128>()
+        .ok()
+        .and_then(|w| w.checked_mul(multiplier as u128))
+        .is_none_or(|v| v > u64::MAX as u128)
+}
+
+/// Decodes escapes. With `report`, bad escapes become errors at their
+/// offset (`base` is the offset of `raw` in the source).
+fn unescape(raw: &str, mut report: Option<(&mut Builder, usize)>) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, '"')) => out.push('"'),
+            Some((_, '\\')) => out.push('\\'),
+            Some((_, 'n')) => out.push('\n'),
+            Some((_, 't')) => out.push('\t'),
+            Some((_, 'u')) => {
+                // \u{X}: 1 to 6 hex digits, a Unicode scalar value.
+                let mut end = i + 2;
+                let mut digits = String::new();
+                let mut ok = false;
+                if chars.peek().map(|&(_, c)| c) == Some('{') {
+                    chars.next();
+                    end += 1;
+                    while let Some(&(j, c)) = chars.peek() {
+                        if c.is_ascii_hexdigit() && digits.len() < 7 {
+                            digits.push(c);
+                            chars.next();
+                            end = j + 1;
+                        } else if c == '}' {
+                            chars.next();
+                            end = j + 1;
+                            ok = !digits.is_empty() && digits.len() <= 6;
+                            break;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                let decoded = if ok {
+                    u32::from_str_radix(&digits, 16)
+                        .ok()
+                        .and_then(char::from_u32)
+                } else {
+                    None
+                };
+                match decoded {
+                    Some(ch) => out.push(ch),
+                    None => {
+                        if let Some((builder, base)) = report.as_mut() {
+                            let text = &raw[i..end];
+                            builder.error(
+                                code::BAD_UNICODE_ESCAPE,
+                                Span::new(builder.source, *base + i, *base + end),
+                                format!("invalid unicode escape `{text}`"),
+                                "not a unicode scalar value",
+                                Some("write `\\u{X}` with 1 to 6 hex digits naming a Unicode scalar value, such as `\\u{e9}`".to_string()),
+                            );
+                        }
+                        out.push('\u{fffd}');
+                    }
+                }
+            }
+            other => {
+                if let Some((builder, base)) = report.as_mut() {
+                    let end = other.map(|(j, c)| j + c.len_utf8()).unwrap_or(raw.len());
+                    let text = &raw[i..end];
+                    let (message, label) = match other {
+                        None | Some((_, '\n')) => (
+                            "`\\` at the end of a line is not an escape".to_string(),
+                            "nothing to escape",
+                        ),
+                        _ => (format!("unknown escape `{text}`"), "unknown escape"),
+                    };
+                    builder.error(
+                        code::BAD_ESCAPE,
+                        Span::new(builder.source, *base + i, *base + end),
+                        message,
+                        label,
+                        Some("the escapes are `\\\"` `\\\\` `\\n` `\\t` `\\u{X}`; write `\\\\` for a backslash".to_string()),
+                    );
+                }
+                if let Some((_, c)) = other {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The dedent rule of `"""` strings, on the raw text (before escapes): the
+/// newline right after the opening quotes is dropped; when the closing
+/// quotes sit on a line of their own, that line's indentation counts toward
+/// the common indentation and the line itself (with the newline before it)
+/// is not part of the value. The common leading whitespace of the other
+/// non-blank lines is stripped. Text on the opening line is kept as is and
+/// does not count toward the indentation.
+pub(crate) fn dedent(raw: &str) -> String {
+    let normalized;
+    let mut text = raw;
+    if text.contains('\r') {
+        normalized = text.replace("\r\n", "\n");
+        text = &normalized;
+    }
+    let (text, first_on_opening_line) = match text.strip_prefix('\n') {
+        Some(rest) => (rest, false),
+        None => (text, true),
+    };
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    let is_blank = |l: &str| l.chars().all(|c| c == ' ' || c == '\t');
+    let closing_line = if lines.len() > 1 && is_blank(lines[lines.len() - 1]) {
+        lines.pop()
+    } else {
+        None
+    };
+    let indent_of = |l: &str| -> usize { l.len() - l.trim_start_matches([' ', '\t']).len() };
+    let mut common: Option<&str> = closing_line;
+    for (index, line) in lines.iter().enumerate() {
+        if (index == 0 && first_on_opening_line) || is_blank(line) {
+            continue;
+        }
+        let indent = &line[..indent_of(line)];
+        common = Some(match common {
+            None => indent,
+            Some(c) => {
+                let shared = c
+                    .bytes()
+                    .zip(indent.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                &c[..shared]
+            }
+        });
+    }
+    let common = common.unwrap_or("");
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in lines.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        if index == 0 && first_on_opening_line {
+            out.push_str(line);
+        } else if let Some(rest) = line.strip_prefix(common) {
+            out.push_str(rest);
+        } else if is_blank(line) {
+            // A blank line shorter than the indentation.
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Parses `text` as one value and returns its kind, if it is exactly one
+/// valid value. The printer uses it to decide whether a word or an address
+/// can be printed bare.
+#[allow(dead_code)] // used by the printer
+pub(crate) fn parse_standalone_value(text: &str) -> Option<ValueKind> {
+    if text.contains(['\n', '#']) {
+        return None;
+    }
+    let mut pairs = SbxParser::parse(Rule::standalone_value, text).ok()?;
+    let value = pairs.next()?;
+    let mut builder = Builder::new(SourceId(0), 0, false);
+    let mut moved = Vec::new();
+    let value = builder.value(value, &mut moved);
+    (builder.errors.is_empty() && moved.is_empty()).then_some(value.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedent_strips_common_indentation_and_closing_line() {
+        assert_eq!(dedent("\n    a\n      b\n    "), "a\n  b");
+        assert_eq!(dedent("\n    a\n  "), "  a");
+        assert_eq!(dedent("\n  a\n"), "  a");
+        assert_eq!(dedent("abc"), "abc");
+        assert_eq!(dedent("abc\n   def\n   "), "abc\ndef");
+        assert_eq!(dedent("\n    a\n\n    b\n    "), "a\n\nb");
+        assert_eq!(dedent("\n    a\n      \n    "), "a\n  ");
+        assert_eq!(dedent("\r\n    a\r\n    "), "a");
+    }
+
+    #[test]
+    fn scaled_whole_ignores_trailing_zeros() {
+        let d = |t: &str| DecimalLit {
+            text: t.to_string(),
+        };
+        assert_eq!(scaled_whole(&d("1.5"), 1024), Some(1536));
+        assert_eq!(scaled_whole(&d("1.0001"), 1024), None);
+        assert_eq!(
+            scaled_whole(&d("1.00000000000000000000000000000000000000000"), 1024),
+            Some(1024)
+        );
+        assert!(!whole_part_overflows(&d("0.5"), 1));
+        assert!(whole_part_overflows(&d("16777216"), 1 << 40));
+        assert!(!whole_part_overflows(&d("16777215"), 1 << 40));
+    }
+
+    #[test]
+    fn scan_finds_restart_points_outside_brackets() {
+        let s = scan("a = [\nb\n]\nc = 1\n  d = 2\n");
+        assert_eq!(s.restart_points, vec![0, 10]);
+        assert_eq!(s.brackets, vec![(4, Some(8))]);
+    }
+
+    #[test]
+    fn scan_ignores_brackets_in_strings_and_comments() {
+        let s = scan("a = \"[[\" # [[\nb = \"\"\"\n{{\n\"\"\"\n");
+        assert!(s.brackets.is_empty());
+    }
 }
