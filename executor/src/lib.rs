@@ -5,4 +5,5 @@
 pub mod cgroup;
 pub mod journal;
 pub mod net;
+pub mod rootfs;
 pub mod sys;

@@ -35,6 +35,33 @@ pub struct CapabilitySets {
     pub inheritable: u64,
 }
 
+/// Per-mount attributes that `mount_setattr(2)` sets or clears
+/// (`MOUNT_ATTR_*`): unlike a remount, it leaves every other attribute of
+/// the mount as it is, and can apply to a whole tree of mounts at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MountAttr(pub u64);
+
+impl MountAttr {
+    pub const NONE: MountAttr = MountAttr(0);
+    pub const RDONLY: MountAttr = MountAttr(0x1);
+    pub const NOSUID: MountAttr = MountAttr(0x2);
+    pub const NODEV: MountAttr = MountAttr(0x4);
+    pub const NOEXEC: MountAttr = MountAttr(0x8);
+}
+
+impl std::ops::BitOr for MountAttr {
+    type Output = MountAttr;
+    fn bitor(self, other: MountAttr) -> MountAttr {
+        MountAttr(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for MountAttr {
+    fn bitor_assign(&mut self, other: MountAttr) {
+        self.0 |= other.0;
+    }
+}
+
 /// What a cloned process is, on each side of the clone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloneResult {
@@ -95,6 +122,10 @@ pub trait Sys {
     fn chmod(&self, path: &Path, mode: u32) -> SysResult<()>;
     /// `lchown(2)`.
     fn chown(&self, path: &Path, uid: u32, gid: u32) -> SysResult<()>;
+    /// `mount_setattr(2)`: sets the attributes `set` on the mount at
+    /// `path`, and on every mount below it when `recursive`
+    /// (`AT_RECURSIVE`). Linux 5.12 and later; `ENOSYS` before.
+    fn mount_setattr(&self, path: &Path, recursive: bool, set: MountAttr) -> SysResult<()>;
 
     // --- host name, network ---
 
@@ -282,6 +313,38 @@ impl Sys for LinuxSys {
         let path = cstring(path)?;
         // SAFETY: `path` is a valid NUL-terminated string for the call.
         Errno::result(unsafe { libc::lchown(path.as_ptr(), uid, gid) }).map(drop)
+    }
+
+    fn mount_setattr(&self, path: &Path, recursive: bool, set: MountAttr) -> SysResult<()> {
+        // The kernel's struct mount_attr (linux/mount.h, MOUNT_ATTR_SIZE_VER0).
+        #[repr(C)]
+        struct RawMountAttr {
+            attr_set: u64,
+            attr_clr: u64,
+            propagation: u64,
+            userns_fd: u64,
+        }
+        let attr = RawMountAttr {
+            attr_set: set.0,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        let path = cstring(path)?;
+        let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+        // SAFETY: `path` is a valid NUL-terminated string; `attr` has the
+        // kernel's layout and its size is passed with it.
+        Errno::result(unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                flags as libc::c_uint,
+                &attr as *const RawMountAttr,
+                std::mem::size_of::<RawMountAttr>(),
+            )
+        })
+        .map(drop)
     }
 
     fn sethostname(&self, name: &str) -> SysResult<()> {
@@ -480,6 +543,11 @@ pub enum SysCall {
         uid: u32,
         gid: u32,
     },
+    MountSetattr {
+        path: PathBuf,
+        recursive: bool,
+        set: MountAttr,
+    },
     Sethostname(String),
     Setdomainname(String),
     SetLoopbackUp,
@@ -656,6 +724,13 @@ impl Sys for RecordingSys {
             path: path.to_path_buf(),
             uid,
             gid,
+        })
+    }
+    fn mount_setattr(&self, path: &Path, recursive: bool, set: MountAttr) -> SysResult<()> {
+        self.record(SysCall::MountSetattr {
+            path: path.to_path_buf(),
+            recursive,
+            set,
         })
     }
     fn sethostname(&self, name: &str) -> SysResult<()> {

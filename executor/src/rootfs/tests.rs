@@ -1,0 +1,1 @@
+//! Unit tests of the call sequence, through the recording kernel.
