@@ -1295,7 +1295,6 @@ pub(crate) fn dedent(raw: &str) -> String {
 /// Parses `text` as one value and returns its kind, if it is exactly one
 /// valid value. The printer uses it to decide whether a word or an address
 /// can be printed bare.
-#[allow(dead_code)] // used by the printer
 pub(crate) fn parse_standalone_value(text: &str) -> Option<ValueKind> {
     if text.contains(['\n', '#']) {
         return None;
