@@ -165,11 +165,17 @@ fn at(location: &Option<String>) -> String {
 
 /// The errno as a lowercase phrase (`no such file or directory`).
 fn describe(errno: Errno) -> String {
-    let text = errno.desc();
+    lowercase_first(errno.desc())
+}
+
+/// `No such file` as `no such file`; an acronym (`I/O error`) stays as is.
+fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => format!("{errno}"),
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if second.is_lowercase() => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text.to_string(),
     }
 }
 

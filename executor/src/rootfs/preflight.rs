@@ -301,10 +301,5 @@ fn kind_name(kind: MountKind) -> &'static str {
 
 /// `No such file or directory (os error 2)` as `no such file or directory`.
 fn lowercase(text: &str) -> String {
-    let text = text.split(" (os error").next().unwrap_or(text);
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    super::lowercase_first(text.split(" (os error").next().unwrap_or(text))
 }

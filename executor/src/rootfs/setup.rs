@@ -136,6 +136,7 @@ pub(super) fn prepare<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<(), Rootf
     //    new proc only while a full proc is still visible (the old root's).
     run.step(Step::Proc, None, || {
         let target = root.join("proc");
+        drop_host_copy(sys, host, &target)?;
         ensure_mount_point(sys, &root, &target, MountPoint::Directory)
             .map_err(Failure::at(format!("create `{}`", target.display())))?;
         sys.mount(
@@ -150,17 +151,22 @@ pub(super) fn prepare<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<(), Rootf
 
     // 5. /dev, from the host's nodes opened above.
     run.step(Step::Dev, None, || {
+        drop_host_copy(sys, host, &root.join("dev"))?;
         dev::build(sys, &root, &devices, plan.console.pts)
     })?;
 
     // 6. /sys read-only.
-    run.step(Step::Sysfs, None, || mount_sysfs(sys, &root, &host_sys))?;
+    run.step(Step::Sysfs, None, || {
+        drop_host_copy(sys, host, &root.join("sys"))?;
+        mount_sysfs(sys, &root, &host_sys)
+    })?;
 
     // 7. The host's `/` is read-only: give the workload the writable
     //    scratch places programs expect.
     if host {
         for (path, mode) in [("/tmp", "mode=1777"), ("/run", "mode=755")] {
             run.step(Step::DefaultTmpfs(path.into()), None, || {
+                drop_host_copy(sys, host, &root.join(&path[1..]))?;
                 mount_tmpfs(sys, &root, path, MsFlags::empty(), mode)
             })?;
         }
@@ -282,6 +288,25 @@ fn mount_step(index: usize, mount: &Mount) -> Step {
     }
 }
 
+/// On the host's root, drops the copy of the host's own mount (its /dev,
+/// /proc, /sys, /tmp) that the recursive bind brought along, before the
+/// sandbox's replacement is mounted there: the workload's mount table then
+/// has no hidden host mount below its own. EINVAL means there is nothing to
+/// drop: no mount there, or, in a user namespace, a copy the kernel locks
+/// to its parent (it stays hidden and read-only below the new mount).
+fn drop_host_copy<S: Sys + ?Sized>(sys: &S, host: bool, target: &Path) -> Result<(), Failure> {
+    if !host {
+        return Ok(());
+    }
+    match sys.umount2(target, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(Errno::EINVAL) => Ok(()),
+        Err(errno) => Err(Failure::new(
+            format!("unmount the host's copy at `{}`", target.display()),
+            errno,
+        )),
+    }
+}
+
 /// Binds the new root onto a mount point of its own and returns where it is.
 fn bind_root<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<PathBuf, Failure> {
     match &plan.rootfs {
@@ -335,14 +360,23 @@ fn bind_root<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<PathBuf, Failure> 
 }
 
 /// A fresh sysfs (it shows the sandbox's own network devices), read-only.
-/// In a user namespace that does not own its network namespace the kernel
-/// refuses one (EPERM): the host's /sys is bound instead, read-only too,
-/// as crun does.
+/// Where the kernel refuses one, the host's /sys is bound instead,
+/// read-only too, as crun does: in a user namespace that does not own its
+/// network namespace (EPERM), and, without a network namespace, on the
+/// host's root, whose copy of /sys is the very superblock a new sysfs would
+/// get (EBUSY: the kernel does not stack a filesystem on its own root).
 fn mount_sysfs<S: Sys + ?Sized>(sys: &S, root: &Path, host_sys: &Pinned) -> Result<(), Failure> {
     let target = root.join("sys");
     ensure_mount_point(sys, root, &target, MountPoint::Directory)
         .map_err(Failure::at(format!("create `{}`", target.display())))?;
-    let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let read_only = |recursive| {
+        sys.mount_setattr(&target, recursive, MountAttr::RDONLY)
+            .map_err(Failure::at(format!(
+                "make `{}` read-only",
+                target.display()
+            )))
+    };
     match sys.mount(
         Some(Path::new("sysfs")),
         &target,
@@ -350,7 +384,7 @@ fn mount_sysfs<S: Sys + ?Sized>(sys: &S, root: &Path, host_sys: &Pinned) -> Resu
         flags,
         None,
     ) {
-        Err(Errno::EPERM) => {
+        Err(Errno::EPERM | Errno::EBUSY) => {
             sys.mount(
                 Some(&host_sys.proc_path()),
                 &target,
@@ -365,17 +399,23 @@ fn mount_sysfs<S: Sys + ?Sized>(sys: &S, root: &Path, host_sys: &Pinned) -> Resu
             sys.mount_setattr(
                 &target,
                 true,
-                MountAttr::RDONLY | MountAttr::NOSUID | MountAttr::NODEV | MountAttr::NOEXEC,
+                MountAttr::NOSUID | MountAttr::NODEV | MountAttr::NOEXEC,
             )
             .map_err(Failure::at(format!(
-                "make `{}` read-only",
+                "apply options to `{}`",
                 target.display()
-            )))
+            )))?;
+            read_only(true)
         }
-        other => other.map_err(Failure::at(format!(
-            "mount sysfs on `{}`",
-            target.display()
-        ))),
+        // Read-only as a second call: without a network namespace of its
+        // own the sandbox shares the host's sysfs superblock, which is
+        // read-write, and the kernel refuses to mount it read-only at once
+        // (EBUSY); the flag on this mount alone is what is wanted anyway.
+        Ok(()) => read_only(false),
+        Err(errno) => Err(Failure::new(
+            format!("mount sysfs on `{}`", target.display()),
+            errno,
+        )),
     }
 }
 
@@ -491,6 +531,15 @@ fn user_mount<S: Sys + ?Sized>(
         }
         MountKind::Bind => unreachable!("handled above"),
     };
+    // sysfs and proc may share a superblock that is mounted read-write
+    // elsewhere (the host's, without a network or pid namespace of the
+    // sandbox's own); the kernel refuses `ro` at mount time then (EBUSY),
+    // so `ro` is applied to this mount alone, in a second call.
+    let late_read_only = matches!(mount.kind, MountKind::Proc | MountKind::Sysfs)
+        && flags.contains(MsFlags::MS_RDONLY);
+    if late_read_only {
+        flags.remove(MsFlags::MS_RDONLY);
+    }
     sys.mount(
         Some(Path::new(fstype)),
         &target,
@@ -498,7 +547,12 @@ fn user_mount<S: Sys + ?Sized>(
         flags,
         data.as_deref(),
     )
-    .map_err(Failure::at(format!("mount {fstype} on `{destination}`")))
+    .map_err(Failure::at(format!("mount {fstype} on `{destination}`")))?;
+    if late_read_only {
+        sys.mount_setattr(&target, false, MountAttr::RDONLY)
+            .map_err(Failure::at(format!("make `{destination}` read-only")))?;
+    }
+    Ok(())
 }
 
 /// Binds a path onto itself and makes it (and its submounts) read-only.
