@@ -625,7 +625,8 @@ fn preflight_refuses_what_it_cannot_build() {
     let f = fixture();
     let file = f.source.join("file");
     std::fs::write(&file, "x").unwrap();
-    let cases: Vec<(Box<dyn Fn(&mut Plan)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Plan)>;
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|p| {
                 p.rootfs = Rootfs::OciLayout {
