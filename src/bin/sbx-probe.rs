@@ -4,8 +4,8 @@
 //! checks given as arguments.
 //!
 //! ```text
-//! sbx-probe [--read PATH] [--write PATH] [--connect HOST:PORT] [--listen PORT]
-//!           [--exit CODE]
+//! sbx-probe [--read PATH] [--write PATH] [--list PATH] [--connect HOST:PORT]
+//!           [--listen PORT] [--exit CODE]
 //! ```
 //!
 //! Only std and serde_json: it reads `/proc` and `/sys`, so what it reports
@@ -82,6 +82,7 @@ fn main() {
         match flag {
             "--read" => checks.push(check_read(value)),
             "--write" => checks.push(check_write(value)),
+            "--list" => checks.push(check_list(value)),
             "--connect" => checks.push(check_connect(value)),
             "--listen" => checks.push(check_listen(value)),
             "--exit" => match value.parse() {
@@ -93,7 +94,7 @@ fn main() {
             },
             _ => {
                 eprintln!(
-                    "sbx-probe: unknown argument `{flag}` (known: --read, --write, --connect, --listen, --exit)"
+                    "sbx-probe: unknown argument `{flag}` (known: --read, --write, --list, --connect, --listen, --exit)"
                 );
                 std::process::exit(2);
             }
@@ -586,6 +587,18 @@ fn check_write(path: &str) -> Value {
         .and_then(|mut f| f.write_all(b"sbx-probe\n"))
         .map(|()| Value::Null);
     outcome("write", path, result)
+}
+
+/// The names in a directory, sorted (`{"entries": ["null", "zero"]}`).
+fn check_list(path: &str) -> Value {
+    let result = fs::read_dir(path).and_then(|entries| {
+        let mut names = entries
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        names.sort();
+        Ok(json!({"entries": names}))
+    });
+    outcome("list", path, result)
 }
 
 fn check_connect(target: &str) -> Value {
