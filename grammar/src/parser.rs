@@ -178,6 +178,9 @@ pub(crate) struct Scan {
     pub restart_points: Vec<usize>,
     /// Every `[` and `{` with the offset where it closes (`None`: never).
     pub brackets: Vec<(usize, Option<usize>)>,
+    /// `"` strings that reach the end of their line or of the file
+    /// (start, end), and `"""` strings that reach the end of the file.
+    pub unclosed_strings: Vec<(usize, usize)>,
 }
 
 /// Tracks strings, comments and brackets the way the grammar reads them,
@@ -188,6 +191,7 @@ pub(crate) fn scan(text: &str) -> Scan {
     let mut brackets: Vec<(usize, Option<usize>)> = Vec::new();
     let mut restart_points = Vec::new();
     let mut too_deep = None;
+    let mut unclosed_strings = Vec::new();
     let mut i = 0;
     let mut line_start = true;
     while i < bytes.len() {
@@ -209,9 +213,11 @@ pub(crate) fn scan(text: &str) -> Scan {
                 }
             }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                let start = i;
                 i += 3;
                 loop {
                     if i >= bytes.len() {
+                        unclosed_strings.push((start, start + 3));
                         break;
                     }
                     if bytes[i] == b'\\' {
@@ -226,13 +232,16 @@ pub(crate) fn scan(text: &str) -> Scan {
                 i = i.min(bytes.len());
             }
             b'"' => {
+                let start = i;
                 i += 1;
+                let mut closed = false;
                 while i < bytes.len() {
                     match bytes[i] {
                         b'\\' if i + 1 < bytes.len() && bytes[i + 1] != b'\n' => i += 2,
                         b'\\' => i += 1,
                         b'"' => {
                             i += 1;
+                            closed = true;
                             break;
                         }
                         b'\n' => break,
@@ -240,6 +249,9 @@ pub(crate) fn scan(text: &str) -> Scan {
                     }
                 }
                 i = i.min(bytes.len());
+                if !closed {
+                    unclosed_strings.push((start, i));
+                }
             }
             b'[' | b'{' => {
                 if open.len() >= MAX_NESTING_DEPTH && too_deep.is_none() {
@@ -262,6 +274,7 @@ pub(crate) fn scan(text: &str) -> Scan {
         too_deep,
         restart_points,
         brackets,
+        unclosed_strings,
     }
 }
 
@@ -282,12 +295,30 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::EOI => "the end of the file",
         Rule::value => "a value",
         Rule::label => "a block label",
-        Rule::include_stmt | Rule::assignment | Rule::block | Rule::key | Rule::ident => "a key",
+        Rule::include_stmt
+        | Rule::kw_include
+        | Rule::assignment
+        | Rule::block
+        | Rule::key
+        | Rule::ident
+        | Rule::file => "a key",
         Rule::map_entry | Rule::map_key => "a map key",
         Rule::string | Rule::close_quote => "a quoted string",
         Rule::ml_close => "`\"\"\"`",
-        Rule::comment | Rule::inner_comment => return None,
-        _ => "a value",
+        Rule::ml_string
+        | Rule::list
+        | Rule::map
+        | Rule::ipv4
+        | Rule::ipv6
+        | Rule::port
+        | Rule::size
+        | Rule::duration
+        | Rule::percent
+        | Rule::integer
+        | Rule::boolean
+        | Rule::word
+        | Rule::bad_value => "a value",
+        _ => return None,
     })
 }
 
@@ -299,6 +330,9 @@ fn found_at(text: &str, at: usize) -> (String, usize) {
     };
     if c == '\n' || (c == '\r' && rest[1..].starts_with('\n')) {
         return ("the end of the line".to_string(), 0);
+    }
+    if c.is_control() || c == '\u{feff}' {
+        return (format!("the character U+{:04X}", c as u32), c.len_utf8());
     }
     let len = if c.is_ascii_alphanumeric() || c == '_' {
         rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
@@ -358,6 +392,55 @@ fn describe_syntax_error(
     let (found, found_len) = found_at(text, at);
     let span = Span::new(source, at, at + found_len);
     let at_end = at >= text.trim_end().len();
+
+    // An unclosed string in the statement that failed is the likely cause:
+    // it swallowed the rest of its line (or file).
+    let statement_start = scan
+        .restart_points
+        .iter()
+        .rev()
+        .copied()
+        .find(|&p| p <= at)
+        .unwrap_or(0)
+        .max(segment_start);
+    if let Some(&(start, end)) = scan
+        .unclosed_strings
+        .iter()
+        .rev()
+        .find(|(start, _)| *start >= statement_start && *start < at.max(statement_start + 1))
+    {
+        let multiline = text[start..].starts_with("\"\"\"");
+        let at_newline = text[end..].starts_with('\n');
+        let (code, message, label, help) = if multiline {
+            (
+                code::UNCLOSED_STRING,
+                "multi-line string is not closed",
+                "this `\"\"\"` is never closed",
+                "close it with `\"\"\"`",
+            )
+        } else if at_newline {
+            (
+                code::NEWLINE_IN_STRING,
+                "string is not closed before the end of the line",
+                "this string runs into a newline",
+                "close it with `\"`; write `\\n` for a newline, or use `\"\"\"` for text over several lines",
+            )
+        } else {
+            (
+                code::UNCLOSED_STRING,
+                "string is not closed",
+                "this string reaches the end of the file",
+                "close it with `\"`",
+            )
+        };
+        return SyntaxError {
+            code,
+            message: message.to_string(),
+            span: Span::new(source, start, end),
+            label: label.to_string(),
+            help: Some(help.to_string()),
+        };
+    }
 
     // A bracket opened in this segment, before `at`, still open at `at`.
     let innermost_open = scan
@@ -425,6 +508,24 @@ fn describe_syntax_error(
             label: "expected a value".to_string(),
             help: Some(
                 "a value is a quoted string, a number, a size (`1G`), a duration (`10s`), a percentage, a boolean, a word, an address, a port, a list `[..]` or a map `{..}`, on the same line as `=`"
+                    .to_string(),
+            ),
+        };
+    }
+
+    if terms.contains(&"a key") {
+        let expected = if terms.contains(&"`}`") {
+            "a key or `}`"
+        } else {
+            "a key"
+        };
+        return SyntaxError {
+            code: code::SYNTAX,
+            message: format!("expected {expected}, found {found}"),
+            span,
+            label: format!("expected {expected}"),
+            help: Some(
+                "a statement starts with a key: `name = \"web\"`, `limits { ... }`, `include \"PATH\"`"
                     .to_string(),
             ),
         };
