@@ -78,6 +78,8 @@ pub struct LinkSettings {
     pub mtu: u32,
     /// Empty for interfaces without a hardware address.
     pub hwaddr: Vec<u8>,
+    /// Administratively up.
+    pub up: bool,
 }
 
 /// A bridge as teardown sees it.

@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use nix::sched::{setns, CloneFlags};
 use rtnetlink::packet_route::address::AddressHeaderFlags;
 use rtnetlink::packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage, MacVlanMode,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage, MacVlanMode,
 };
 use rtnetlink::{
     Handle, LinkBridge, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVlan, RouteMessageBuilder,
@@ -193,6 +193,7 @@ impl NetKernel for Netlink {
         let mut settings = LinkSettings {
             mtu: 0,
             hwaddr: Vec::new(),
+            up: link.header.flags.contains(LinkFlags::Up),
         };
         for attribute in link.attributes {
             match attribute {
@@ -296,12 +297,16 @@ impl NetKernel for Netlink {
     ) -> Result<(), KernelError> {
         let host_netns = self.host_netns.as_raw_fd();
         self.set(Side::Sandbox, name, |l| {
-            // The kernel moves first, then renames, then sets the rest.
-            let l = l.setns_by_fd(host_netns).name(host_name).mtu(settings.mtu);
-            if settings.hwaddr.is_empty() {
-                l
+            // The kernel moves first, then renames, then sets the rest,
+            // flags last.
+            let mut l = l.setns_by_fd(host_netns).name(host_name).mtu(settings.mtu);
+            if !settings.hwaddr.is_empty() {
+                l = l.address(settings.hwaddr.clone());
+            }
+            if settings.up {
+                l.up()
             } else {
-                l.address(settings.hwaddr.clone())
+                l.down()
             }
         })
     }

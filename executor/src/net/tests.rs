@@ -114,6 +114,7 @@ impl NetKernel for Recorder {
         Ok(LinkSettings {
             mtu: 1500,
             hwaddr: vec![2, 0, 0, 0, 0, 1],
+            up: true,
         })
     }
     fn bridge_state(&self, name: &str) -> Result<Option<BridgeState>, KernelError> {
