@@ -51,7 +51,7 @@ pub fn kind(text: &str) -> ValueKind {
 }
 
 /// The text a span covers.
-pub fn text_of<'a>(src: &'a str, span: Span) -> &'a str {
+pub fn text_of(src: &str, span: Span) -> &str {
     &src[span.start..span.end]
 }
 
