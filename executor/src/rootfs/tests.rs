@@ -742,3 +742,69 @@ fn symlinks_in_the_rootfs_resolve_inside_it() {
     assert_eq!(resolve("/missing/x").unwrap(), root.join("missing/x"));
     assert_eq!(resolve("/loop/x"), Err(Errno::ELOOP));
 }
+
+#[test]
+fn an_injected_failure_at_each_call_of_the_host_root_names_the_step() {
+    let f = fixture();
+    let mut plan = plan(Rootfs::Host);
+    plan.mounts = vec![Mount {
+        destination: "/tmp/data".into(),
+        kind: MountKind::Bind,
+        source: Some(f.source.display().to_string()),
+        options: vec![MountOption::Ro],
+        size: None,
+    }];
+    plan.volumes = vec!["/tmp/volume".into()];
+    let total = run(&plan).0.calls().len();
+    let mut steps = Vec::new();
+    for index in 0..total {
+        let sys = RecordingSys::failing_at(index, Errno::EIO);
+        let error = prepare(&plan, &sys).expect_err("an injected failure is an error");
+        assert_eq!(sys.calls().len(), index + 1);
+        steps.push(error.step().cloned().expect("a step is named"));
+    }
+    for expected in [
+        Step::MakePrivate,
+        Step::BindRoot,
+        Step::Proc,
+        Step::Dev,
+        Step::Sysfs,
+        Step::DefaultTmpfs("/tmp".into()),
+        Step::DefaultTmpfs("/run".into()),
+        Step::Volume("/tmp/volume".into()),
+        Step::Mount {
+            index: 0,
+            destination: "/tmp/data".into(),
+        },
+        Step::PivotRoot,
+        Step::DetachOldRoot,
+    ] {
+        assert!(steps.contains(&expected), "no failure names {expected}");
+    }
+}
+
+#[test]
+fn a_read_only_host_mount_point_failure_says_how_to_fix_it() {
+    let f = fixture();
+    let mut plan = plan(Rootfs::Host);
+    plan.mounts = vec![Mount {
+        destination: "/no-such-dir".into(),
+        kind: MountKind::Bind,
+        source: Some(f.source.display().to_string()),
+        options: vec![],
+        size: None,
+    }];
+    let mkdir_at = run(&plan)
+        .0
+        .position(
+            |c| matches!(c, SysCall::Mkdir { path, .. } if path == Path::new("/tmp/no-such-dir")),
+        )
+        .unwrap();
+    let sys = RecordingSys::failing_at(mkdir_at, Errno::EROFS);
+    let message = prepare(&plan, &sys).unwrap_err().to_string();
+    assert!(message.contains("read-only file system"), "{message}");
+    assert!(
+        message.contains("create the directory on the host"),
+        "{message}"
+    );
+}
