@@ -1,6 +1,8 @@
 //! Shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod rootfs;
+
 /// True when the test may do privileged work (it runs as root). Otherwise
 /// prints why the test is skipped, or fails when `SBX_REQUIRE_PRIVILEGED=1`
 /// (CI), so that a skipped privileged test never passes unnoticed.
@@ -26,5 +28,7 @@ pub fn skip_missing(test: &str, what: &str) {
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // /proc/self belongs to the effective uid of the process reading it.
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }

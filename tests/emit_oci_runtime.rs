@@ -1,0 +1,261 @@
+//! The emitted OCI bundle runs under `runc run` and `crun run` with
+//! `sbx-probe` as the workload in a busybox rootfs, and what the probe sees
+//! from inside is what the plan says: hostname, capability sets,
+//! NoNewPrivs, rlimits, masked and read-only paths, a read-only root, and
+//! the memory and pids limits read back from the container's cgroup.
+//!
+//! Root only (runtimes need it); skips visibly when a runtime is not
+//! installed (scripts/test installs both).
+
+mod emit_support;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sbx_compiler::emit::{self, EmitOptions, EmitTarget};
+use sbx_plan::{Limit, Plan, Rlimit, Rootfs};
+use serde_json::Value;
+use support::rootfs::Rootfs as TestRootfs;
+
+const CAPS: [&str; 6] = [
+    "CAP_CHOWN",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+const MEMORY_MAX: u64 = 64 << 20;
+const PIDS_MAX: u64 = 32;
+
+/// The probe, then the cgroup's memory and pids limits as the container
+/// sees them (v1 layout here, v2 elsewhere).
+const SCRIPT: &str = "/sbx-probe --read /proc/timer_list --read /proc/keys \
+     --read /sys/firmware/memmap/0/type --write /proc/sys/kernel/domainname \
+     --write /probe-was-here; \
+     cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; \
+     cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max";
+
+fn probe_plan(rootfs: &Path) -> Plan {
+    let mut plan = emit_support::minimal_host();
+    plan.name = Some("emit-probe".into());
+    plan.rootfs = Rootfs::Directory {
+        path: rootfs.display().to_string(),
+    };
+    plan.hostname = Some("emit-probe".into());
+    plan.process.args = vec!["/bin/sh".into(), "-c".into(), SCRIPT.into()];
+    plan.process.rlimits = vec![Rlimit {
+        resource: "nofile".into(),
+        soft: Limit::Value(512),
+        hard: Limit::Value(1024),
+    }];
+    plan.capabilities = emit_support::root_caps(&CAPS);
+    plan.limits.memory_max = Some(Limit::Value(MEMORY_MAX));
+    plan.limits.pids_max = Some(Limit::Value(PIDS_MAX));
+    plan
+}
+
+/// What one run printed: the probe's report and the two cgroup values.
+struct Observed {
+    report: Value,
+    memory_max: String,
+    pids_max: String,
+}
+
+fn parse(stdout: &str) -> Observed {
+    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
+    let report: Value = serde_json::from_str(lines.next().expect("the probe printed a line"))
+        .unwrap_or_else(|e| panic!("the probe's output is JSON ({e}): {stdout}"));
+    let memory_max = lines.next().unwrap_or_default().trim().to_string();
+    let pids_max = lines.next().unwrap_or_default().trim().to_string();
+    Observed {
+        report,
+        memory_max,
+        pids_max,
+    }
+}
+
+fn names(v: &Value) -> Vec<String> {
+    let mut list: Vec<String> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of names, not {v}"))
+        .iter()
+        .map(|n| n.as_str().unwrap_or_default().to_string())
+        .collect();
+    list.sort();
+    list
+}
+
+fn check(plan: &Plan, observed: &Observed, runtime: &str) {
+    let r = &observed.report;
+    assert_eq!(r["hostname"], "emit-probe", "{runtime}: hostname");
+    let caps = &r["capabilities"];
+    for (set, expected) in [
+        ("bounding", &plan.capabilities.bounding),
+        ("effective", &plan.capabilities.effective),
+        ("permitted", &plan.capabilities.permitted),
+        ("inheritable", &plan.capabilities.inheritable),
+        ("ambient", &plan.capabilities.ambient),
+    ] {
+        let mut expected = expected.clone();
+        expected.sort();
+        assert_eq!(names(&caps[set]), expected, "{runtime}: {set} capabilities");
+    }
+    assert_eq!(r["no_new_privs"], true, "{runtime}: NoNewPrivs");
+    assert_eq!(
+        r["rlimits"]["nofile"]["soft"], 512,
+        "{runtime}: nofile soft"
+    );
+    assert_eq!(
+        r["rlimits"]["nofile"]["hard"], 1024,
+        "{runtime}: nofile hard"
+    );
+    assert_eq!(r["uid"], 0, "{runtime}: uid");
+
+    let checks = r["checks"]
+        .as_array()
+        .expect("the probe reports its checks");
+    let find = |check: &str, target: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == check && c["target"] == target)
+            .unwrap_or_else(|| panic!("{runtime}: no {check} check of {target}"))
+            .clone()
+    };
+    // Masked files read as /dev/null (empty), masked directories as an
+    // empty tmpfs; checked where the host's own copy has content, so that
+    // an unmasked path would fail the test.
+    let host_bytes = |p: &str| std::fs::read(p).map(|b| b.len()).unwrap_or(0);
+    for masked in ["/proc/timer_list", "/proc/keys"] {
+        if host_bytes(masked) == 0 {
+            continue;
+        }
+        let c = find("read", masked);
+        assert_eq!(c["ok"], true, "{runtime}: {masked}: {c}");
+        assert_eq!(
+            c["detail"]["bytes"], 0,
+            "{runtime}: {masked} is masked: {c}"
+        );
+    }
+    if host_bytes("/sys/firmware/memmap/0/type") > 0 {
+        let c = find("read", "/sys/firmware/memmap/0/type");
+        assert_eq!(c["ok"], false, "{runtime}: /sys/firmware is masked: {c}");
+    }
+    let c = find("write", "/proc/sys/kernel/domainname");
+    assert_eq!(c["ok"], false, "{runtime}: /proc/sys is read-only: {c}");
+    let c = find("write", "/probe-was-here");
+    assert_eq!(c["ok"], false, "{runtime}: the root is read-only: {c}");
+
+    assert_eq!(
+        observed.memory_max,
+        MEMORY_MAX.to_string(),
+        "{runtime}: memory limit read back from the cgroup"
+    );
+    assert_eq!(
+        observed.pids_max,
+        PIDS_MAX.to_string(),
+        "{runtime}: pids limit read back from the cgroup"
+    );
+}
+
+/// Builds the rootfs and the bundle; `None` when this machine cannot.
+fn prepare(test: &str, runtime: &str) -> Option<(TestRootfs, tempfile::TempDir, Plan)> {
+    if !support::privileged(test) {
+        return None;
+    }
+    if Command::new(runtime).arg("--version").output().is_err() {
+        support::skip_missing(
+            test,
+            &format!("`{runtime}` is not installed (apt-get install {runtime})"),
+        );
+        return None;
+    }
+    let probe = PathBuf::from(env!("CARGO_BIN_EXE_sbx-probe"));
+    let rootfs = match TestRootfs::busybox().and_then(|r| r.with_binary(&probe, "/sbx-probe")) {
+        Ok(rootfs) => rootfs,
+        Err(why) => {
+            support::skip_missing(test, &why);
+            return None;
+        }
+    };
+    let plan = probe_plan(rootfs.path());
+    let emitted =
+        emit::emit(&plan, EmitTarget::Oci, &EmitOptions::default()).expect("the probe plan emits");
+    let bundle = tempfile::Builder::new()
+        .prefix("sbx-bundle-")
+        .tempdir()
+        .expect("a temp dir");
+    for file in &emitted.files {
+        std::fs::write(bundle.path().join(&file.path), &file.contents).expect("write the bundle");
+    }
+    Some((rootfs, bundle, plan))
+}
+
+fn container_id(runtime: &str) -> String {
+    format!("sbx-emit-{runtime}-{}", std::process::id())
+}
+
+fn run(mut command: Command, runtime: &str) -> String {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {runtime}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{runtime} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn oci_bundle_runs_under_runc_as_the_plan_says() {
+    let test = "oci_bundle_runs_under_runc_as_the_plan_says";
+    let Some((_rootfs, bundle, plan)) = prepare(test, "runc") else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("a temp dir");
+    let mut command = Command::new("runc");
+    command
+        .arg("--root")
+        .arg(state.path())
+        .args(["run", "--bundle"])
+        .arg(bundle.path())
+        .arg(container_id("runc"));
+    let stdout = run(command, "runc");
+    check(&plan, &parse(&stdout), "runc");
+}
+
+#[test]
+fn oci_bundle_runs_under_crun_as_the_plan_says() {
+    let test = "oci_bundle_runs_under_crun_as_the_plan_says";
+    let Some((_rootfs, bundle, plan)) = prepare(test, "crun") else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("a temp dir");
+    // crun 1.8 refuses a hybrid cgroup layout (KERNEL-NOTES): run it in a
+    // private mount namespace without the cgroup2 mount.
+    let hybrid =
+        Path::new("/sys/fs/cgroup/unified").is_dir() && Path::new("/sys/fs/cgroup/memory").is_dir();
+    let crun = format!(
+        "exec crun --root '{}' run --bundle '{}' '{}'",
+        state.path().display(),
+        bundle.path().display(),
+        container_id("crun")
+    );
+    let mut command = if hybrid {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!("umount /sys/fs/cgroup/unified && {crun}"));
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(crun);
+        c
+    };
+    command.current_dir(bundle.path());
+    let stdout = run(command, "crun");
+    check(&plan, &parse(&stdout), "crun");
+}
