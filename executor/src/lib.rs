@@ -2,8 +2,16 @@
 //!
 //! It knows nothing of the profile language: its only input is the plan.
 
+pub mod apply;
+pub mod capability;
 pub mod cgroup;
+pub mod channel;
+pub mod identity;
 pub mod journal;
 pub mod net;
+pub mod preflight;
 pub mod rootfs;
+pub mod sandbox;
 pub mod sys;
+
+pub use apply::{apply, dry_run, preflight, ApplyError, ApplyOptions, ApplyOutcome, WorkloadEnd};

@@ -86,6 +86,10 @@ pub trait Sys {
     fn kill(&self, pid: i32, signal: i32) -> SysResult<()>;
     /// `execve(2)`: never returns `Ok` for real.
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> SysResult<()>;
+    /// `waitpid(2)` for one child, blocking; its raw wait status.
+    fn waitpid(&self, pid: i32) -> SysResult<i32>;
+    /// `sigprocmask(SIG_SETMASK, {})`: no signal blocked.
+    fn unblock_signals(&self) -> SysResult<()>;
 
     // --- files and mounts (the rootfs is built with these) ---
 
@@ -230,6 +234,25 @@ impl Sys for LinuxSys {
             Ok(never) => match never {},
             Err(errno) => Err(errno),
         }
+    }
+
+    fn waitpid(&self, pid: i32) -> SysResult<i32> {
+        let mut status = 0;
+        loop {
+            // SAFETY: `status` is a valid out-pointer for the call.
+            match Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+                Err(Errno::EINTR) => continue,
+                result => return result.map(|_| status),
+            }
+        }
+    }
+
+    fn unblock_signals(&self) -> SysResult<()> {
+        nix::sys::signal::sigprocmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&nix::sys::signal::SigSet::empty()),
+            None,
+        )
     }
 
     fn mount(
@@ -495,6 +518,8 @@ pub enum SysCall {
         args: Vec<String>,
         env: Vec<String>,
     },
+    Waitpid(i32),
+    UnblockSignals,
     Mount {
         source: Option<PathBuf>,
         target: PathBuf,
@@ -646,6 +671,12 @@ impl Sys for RecordingSys {
             args: args.iter().map(|a| text(a)).collect(),
             env: env.iter().map(|e| text(e)).collect(),
         })
+    }
+    fn waitpid(&self, pid: i32) -> SysResult<i32> {
+        self.record(SysCall::Waitpid(pid)).map(|()| 0)
+    }
+    fn unblock_signals(&self) -> SysResult<()> {
+        self.record(SysCall::UnblockSignals)
     }
     fn mount(
         &self,

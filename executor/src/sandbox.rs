@@ -1,0 +1,616 @@
+//! The sandbox side of apply: the init (PID 1 of the sandbox) and the
+//! workload it forks, from the new namespaces to exec.
+//!
+//! The setup is one top-to-bottom sequence (crun's `container_init_setup`,
+//! runc's `standard_init_linux.go`), split in two because a new time
+//! namespace applies to children only and because the init stays behind to
+//! reap and forward signals:
+//!
+//! - [`init_steps`], in the init: become root of the user namespace, the
+//!   cgroup namespace (after the parent joined us to the cgroup), loopback,
+//!   the root filesystem, hostname and domainname (while we still hold
+//!   CAP_SYS_ADMIN), the time namespace (before the fork).
+//! - [`workload_steps`], in the forked workload: session, rlimits (before
+//!   the uid changes, while raising is still allowed), the bounding set
+//!   (needs CAP_SETPCAP, so before anything drops it), groups/gid/uid with
+//!   keep-caps, umask, workdir (as the workload's user), capability sets,
+//!   ambient set, no_new_privs, the seccomp slot (last: a filter could
+//!   forbid the calls above), exec.
+//!
+//! Every kernel call goes through [`Sys`]; every step is named, and a
+//! failure travels to the parent as a message naming the step.
+
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sbx_plan::Plan;
+
+use crate::capability::CapabilitySet;
+use crate::channel::{InitChannel, Receiver, StepFailure, WorkloadChannel};
+use crate::preflight::Launch;
+use crate::sys::{CapabilitySets, CloneFlags, CloneResult, Errno, Sys};
+
+/// The name of the exec step, which the parent maps to 126 and 127.
+pub const EXEC_STEP: &str = "exec the workload";
+
+/// The signals the init forwards to the workload.
+pub const FORWARDED_SIGNALS: [i32; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Runs named steps, times them, and reports each to a sink (`-v`).
+pub struct Steps<'a> {
+    on_done: &'a dyn Fn(&str, u64),
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(on_done: &'a dyn Fn(&str, u64)) -> Steps<'a> {
+        Steps { on_done }
+    }
+
+    /// Reports a step done elsewhere (a whole module's, or a parent's).
+    pub fn done(&self, step: &str, micros: u64) {
+        (self.on_done)(step, micros)
+    }
+
+    /// Runs one step; a kernel failure becomes a failure naming the step.
+    pub fn run<T>(
+        &self,
+        step: &str,
+        detail: impl FnOnce() -> String,
+        f: impl FnOnce() -> Result<T, Errno>,
+    ) -> Result<T, StepFailure> {
+        let start = Instant::now();
+        match f() {
+            Ok(value) => {
+                self.done(step, start.elapsed().as_micros() as u64);
+                Ok(value)
+            }
+            Err(errno) => Err(StepFailure {
+                step: step.to_string(),
+                errno: Some(errno as i32),
+                detail: format!("{}: {}", detail(), errno.desc().to_lowercase()),
+            }),
+        }
+    }
+}
+
+/// The init's steps, from the new namespaces to the workload's fork.
+pub fn init_steps(
+    sys: &dyn Sys,
+    plan: &Plan,
+    launch: &Launch,
+    steps: &Steps,
+) -> Result<(), StepFailure> {
+    if launch.user_namespace.is_some() {
+        // The maps are written: become root of the user namespace, so that
+        // files made from here on belong to it (and not to the overflow id).
+        steps.run(
+            "become root of the user namespace",
+            || "setresgid(0) and setresuid(0)".into(),
+            || {
+                sys.setresgid(0)?;
+                sys.setresuid(0)
+            },
+        )?;
+    }
+    if launch.unshare_cgroup {
+        // After the parent moved us into the sandbox's cgroup: the new
+        // namespace's root is that cgroup, so the workload sees `/`.
+        steps.run(
+            "create the cgroup namespace",
+            || "unshare(CLONE_NEWCGROUP)".into(),
+            || sys.unshare(CloneFlags::CLONE_NEWCGROUP),
+        )?;
+    }
+    if launch.creates(CloneFlags::CLONE_NEWNET) {
+        steps.run(
+            "bring loopback up",
+            || "`lo` up".into(),
+            || sys.set_loopback_up(),
+        )?;
+    }
+    // Mounts private first, then the new root, pivot_root, /proc, /dev,
+    // mounts, masked and read-only paths (see rootfs::prepare).
+    let start = Instant::now();
+    crate::rootfs::prepare(plan, sys).map_err(|e| StepFailure {
+        step: e
+            .step()
+            .map(|s| format!("rootfs: {s}"))
+            .unwrap_or_else(|| "rootfs".into()),
+        errno: match &e {
+            crate::rootfs::RootfsError::Step(error) => Some(error.errno as i32),
+            crate::rootfs::RootfsError::Setting { .. } => None,
+        },
+        detail: e.to_string(),
+    })?;
+    steps.done(
+        "build the root filesystem",
+        start.elapsed().as_micros() as u64,
+    );
+    // Before any capability is dropped: sethostname needs CAP_SYS_ADMIN in
+    // the owner of the uts namespace.
+    if let Some(hostname) = &launch.hostname {
+        steps.run(
+            "set hostname",
+            || format!("sethostname `{hostname}`"),
+            || sys.sethostname(hostname),
+        )?;
+    }
+    if let Some(domainname) = &launch.domainname {
+        steps.run(
+            "set domainname",
+            || format!("setdomainname `{domainname}`"),
+            || sys.setdomainname(domainname),
+        )?;
+    }
+    if launch.unshare_time {
+        // A new time namespace applies to the children of the caller: the
+        // workload, forked next.
+        steps.run(
+            "create the time namespace",
+            || "unshare(CLONE_NEWTIME)".into(),
+            || sys.unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)),
+        )?;
+    }
+    Ok(())
+}
+
+/// The workload's steps, from its fork to exec. Returns only on failure
+/// (for real) or after the recorded exec (in tests).
+pub fn workload_steps(sys: &dyn Sys, launch: &Launch, steps: &Steps) -> Result<(), StepFailure> {
+    // A session of its own: job-control signals of the caller's terminal
+    // do not reach it through sbx's process group.
+    steps.run("start a new session", || "setsid".into(), || sys.setsid())?;
+    // Before the uid changes: raising a limit needs the privilege we still
+    // have.
+    for limit in &launch.rlimits {
+        steps.run(
+            &format!("set rlimit {}", limit.name),
+            || format!("setrlimit `{}`", limit.name),
+            || sys.setrlimit(limit.resource, limit.soft, limit.hard),
+        )?;
+    }
+    let caps = &launch.capabilities;
+    // The bounding set first: dropping from it needs CAP_SETPCAP in the
+    // effective set, which the steps below take away.
+    steps.run(
+        "drop capabilities from the bounding set",
+        || "prctl(PR_CAPBSET_DROP)".into(),
+        || {
+            for n in CapabilitySet::all_up_to(caps.last)
+                .difference(caps.bounding)
+                .numbers()
+            {
+                sys.drop_bounding_capability(n)?;
+            }
+            Ok(())
+        },
+    )?;
+    // Keep the permitted set across the uid change (it is cleared when a
+    // process with uid 0 changes to a non-zero uid otherwise).
+    steps.run(
+        "keep capabilities across the uid change",
+        || "prctl(PR_SET_KEEPCAPS, 1)".into(),
+        || sys.set_keep_capabilities(true),
+    )?;
+    let identity = &launch.identity;
+    if !launch.rootless {
+        // Unprivileged user namespaces have setgroups denied: the caller's
+        // groups are all the workload can have there.
+        steps.run(
+            "set supplementary groups",
+            || format!("setgroups {:?}", identity.groups),
+            || sys.setgroups(&identity.groups),
+        )?;
+    }
+    steps.run(
+        "set gid",
+        || format!("setresgid {}", identity.gid),
+        || sys.setresgid(identity.gid),
+    )?;
+    steps.run(
+        "set uid",
+        || format!("setresuid {}", identity.uid),
+        || sys.setresuid(identity.uid),
+    )?;
+    steps.run(
+        "stop keeping capabilities",
+        || "prctl(PR_SET_KEEPCAPS, 0)".into(),
+        || sys.set_keep_capabilities(false),
+    )?;
+    if let Some(mask) = launch.umask {
+        steps.run(
+            "set umask",
+            || format!("umask {mask:#o}"),
+            || sys.umask(mask),
+        )?;
+    }
+    // As the workload's user, so that a workdir it may not enter fails.
+    steps.run(
+        "change to the working directory",
+        || format!("chdir `{}`", launch.cwd),
+        || sys.chdir(Path::new(&launch.cwd)),
+    )?;
+    // Ambient cleared (capset would drop it anyway when lowering the
+    // inheritable set; explicit is clearer), then effective, permitted,
+    // inheritable at once, then the ambient set, which needs its
+    // capabilities permitted and inheritable already.
+    steps.run(
+        "clear the ambient capabilities",
+        || "prctl(PR_CAP_AMBIENT_CLEAR_ALL)".into(),
+        || sys.clear_ambient_capabilities(),
+    )?;
+    steps.run(
+        "set the capability sets",
+        || {
+            format!(
+                "capset effective {:?} permitted {:?} inheritable {:?}",
+                caps.effective, caps.permitted, caps.inheritable
+            )
+        },
+        || {
+            sys.set_capabilities(CapabilitySets {
+                effective: caps.effective.0,
+                permitted: caps.permitted.0,
+                inheritable: caps.inheritable.0,
+            })
+        },
+    )?;
+    if !caps.ambient.is_empty() {
+        steps.run(
+            "raise the ambient capabilities",
+            || format!("ambient {:?}", caps.ambient),
+            || {
+                for n in caps.ambient.numbers() {
+                    sys.raise_ambient_capability(n)?;
+                }
+                Ok(())
+            },
+        )?;
+    }
+    if launch.no_new_privileges {
+        steps.run(
+            "set no_new_privs",
+            || "prctl(PR_SET_NO_NEW_PRIVS, 1)".into(),
+            || sys.set_no_new_privileges(),
+        )?;
+    }
+    // The seccomp slot, last before exec: a filter may forbid the calls
+    // above. sbx has no seccomp filter yet; the step stays, empty, so that
+    // the order is fixed when one comes.
+    steps.run("seccomp (no filter)", String::new, || Ok(()))?;
+    exec(sys, launch, steps)
+}
+
+/// Executes the workload, searching `PATH` as `execvp(3)` does: a name
+/// without `/` is tried in each directory; `EACCES` in one does not stop
+/// the search but is reported if nothing else is found.
+fn exec(sys: &dyn Sys, launch: &Launch, steps: &Steps) -> Result<(), StepFailure> {
+    let program = launch.args[0].to_string_lossy().into_owned();
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(&program)]
+    } else {
+        launch
+            .path_variable()
+            .split(':')
+            .map(|dir| if dir.is_empty() { "." } else { dir })
+            .map(|dir| Path::new(dir).join(&program))
+            .collect()
+    };
+    let mut denied: Option<Errno> = None;
+    for candidate in &candidates {
+        let Ok(path) = CString::new(candidate.as_os_str().as_encoded_bytes()) else {
+            continue;
+        };
+        // Signals were blocked for the init's signalfd: the workload starts
+        // with none blocked, as any program expects.
+        if let Err(e) = sys.unblock_signals() {
+            return Err(StepFailure {
+                step: EXEC_STEP.into(),
+                errno: Some(e as i32),
+                detail: format!("unblocking signals: {}", e.desc().to_lowercase()),
+            });
+        }
+        match sys.execve(&path, &launch.args, &launch.env) {
+            Ok(()) => {
+                steps.done(EXEC_STEP, 0);
+                return Ok(());
+            }
+            Err(Errno::ENOENT | Errno::ENOTDIR) => continue,
+            Err(e @ (Errno::EACCES | Errno::EPERM | Errno::ENOEXEC)) => {
+                denied.get_or_insert(e);
+                if program.contains('/') {
+                    break;
+                }
+            }
+            Err(e) => {
+                return Err(StepFailure {
+                    step: EXEC_STEP.into(),
+                    errno: Some(e as i32),
+                    detail: format!("`{}`: {}", candidate.display(), e.desc().to_lowercase()),
+                })
+            }
+        }
+    }
+    Err(match denied {
+        Some(e) => StepFailure {
+            step: EXEC_STEP.into(),
+            errno: Some(e as i32),
+            detail: format!(
+                "`{program}` cannot be executed: {}",
+                e.desc().to_lowercase()
+            ),
+        },
+        None => StepFailure {
+            step: EXEC_STEP.into(),
+            errno: Some(Errno::ENOENT as i32),
+            detail: if program.contains('/') {
+                format!("`{program}` not found in the sandbox")
+            } else {
+                format!(
+                    "`{program}` not found in the sandbox's PATH `{}`",
+                    launch.path_variable()
+                )
+            },
+        },
+    })
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// The init: runs in the new process right after the clone, never returns.
+///
+/// Waits for the parent's go, sets the sandbox up, forks the workload,
+/// relays its setup report, then stays as PID 1: forwards signals to the
+/// workload, reaps every process that ends, and reports how the workload
+/// ended. The forwarded signals and SIGCHLD arrive blocked (the parent
+/// blocked them before the clone) and are read from a signalfd.
+pub fn run_init(
+    sys: &dyn Sys,
+    plan: &Plan,
+    launch: &Launch,
+    mut channel: InitChannel,
+    verbose: bool,
+) -> ! {
+    // If sbx dies, the sandbox dies with it.
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    // Named for what it is in `ps` inside and outside the sandbox.
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_NAME,
+            c"sbx-init".as_ptr() as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if !channel.wait_for_proceed() {
+        // The parent failed (and unwinds) or died: nothing to report to.
+        exit_now(1);
+    }
+    let report = |step: &str, micros: u64| {
+        if verbose {
+            let _ = channel.step_done(step, micros);
+        }
+    };
+    let steps = Steps::new(&report);
+    if let Err(failure) = init_steps(sys, plan, launch, &steps) {
+        let _ = channel.step_failed(failure);
+        exit_now(1);
+    }
+    // PID 1 of a pid namespace gets a signal from outside only if it has a
+    // handler: install one (never run: the signals stay blocked and are read
+    // from the signalfd). Without a pid namespace, become the subreaper of
+    // the workload's orphans.
+    for signal in FORWARDED_SIGNALS {
+        // SAFETY: installing a handler that does nothing.
+        unsafe { libc::signal(signal, ignore_signal as *const () as libc::sighandler_t) };
+    }
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    let (mut from_workload, to_init) = match WorkloadChannel::pair() {
+        Ok(pair) => pair,
+        Err(e) => {
+            let _ = channel.step_failed(StepFailure {
+                step: "fork the workload".into(),
+                errno: e.raw_os_error(),
+                detail: format!("a pipe to the workload: {e}"),
+            });
+            exit_now(1);
+        }
+    };
+    let workload = match sys.fork() {
+        Ok(CloneResult::Child) => {
+            drop(from_workload);
+            let report = |step: &str, micros: u64| {
+                if verbose {
+                    let _ = to_init.step_done(step, micros);
+                }
+            };
+            let steps = Steps::new(&report);
+            // The handlers above must not survive in the workload until
+            // exec resets them: restore the defaults now.
+            for signal in FORWARDED_SIGNALS {
+                // SAFETY: restoring the default disposition.
+                unsafe { libc::signal(signal, libc::SIG_DFL) };
+            }
+            if let Err(failure) = workload_steps(sys, launch, &steps) {
+                let _ = to_init.step_failed(failure);
+            }
+            exit_now(127);
+        }
+        Ok(CloneResult::Parent { child }) => child,
+        Err(errno) => {
+            let _ = channel.step_failed(StepFailure {
+                step: "fork the workload".into(),
+                errno: Some(errno as i32),
+                detail: format!("fork: {}", errno.desc().to_lowercase()),
+            });
+            exit_now(1);
+        }
+    };
+    drop(to_init);
+    // Relay the workload's setup report; end of file without a failure
+    // means its exec succeeded (the pipe is close-on-exec).
+    let mut failed = false;
+    loop {
+        match from_workload.receive::<crate::channel::FromSandbox>() {
+            Ok(Some(crate::channel::FromSandbox::Failed(failure))) => {
+                failed = true;
+                let _ = channel.step_failed(failure);
+            }
+            Ok(Some(message)) => {
+                let _ = channel.report(&message);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failed = true;
+                let _ = channel.step_failed(StepFailure {
+                    step: EXEC_STEP.into(),
+                    errno: e.raw_os_error(),
+                    detail: format!("reading the workload's report: {e}"),
+                });
+                break;
+            }
+        }
+    }
+    drop(from_workload);
+    if !failed {
+        let _ = channel.workload_started();
+    }
+    let status = supervise(sys, workload, launch.creates(CloneFlags::CLONE_NEWPID));
+    if !failed {
+        match status {
+            WorkloadEnd::Exited(code) => {
+                let _ = channel.workload_exited(code);
+            }
+            WorkloadEnd::Killed(signal) => {
+                let _ = channel.workload_killed(signal);
+            }
+        }
+    }
+    exit_now(0)
+}
+
+enum WorkloadEnd {
+    Exited(i32),
+    Killed(i32),
+}
+
+/// Forwards signals to the workload and reaps until it ends; then ends
+/// every process left (orphans the workload left behind).
+fn supervise(sys: &dyn Sys, workload: i32, pid_namespace: bool) -> WorkloadEnd {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+
+    let mut mask = SigSet::empty();
+    for s in FORWARDED_SIGNALS {
+        if let Ok(s) = Signal::try_from(s) {
+            mask.add(s);
+        }
+    }
+    mask.add(Signal::SIGCHLD);
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ok();
+    let mut end = None;
+    'outer: loop {
+        // Reap whatever ended; the workload's status is the one we report.
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid.as_raw() == workload => {
+                    end = Some(WorkloadEnd::Exited(code))
+                }
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid.as_raw() == workload => {
+                    end = Some(WorkloadEnd::Killed(signal as i32))
+                }
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => continue,
+                Err(Errno::EINTR) => continue,
+                Err(_) => break 'outer, // ECHILD: nothing left
+            }
+        }
+        if end.is_some() {
+            break;
+        }
+        match &signals {
+            Some(fd) => {
+                if let Ok(Some(info)) = fd.read_signal() {
+                    let signal = info.ssi_signo as i32;
+                    if signal != libc::SIGCHLD {
+                        let _ = sys.kill(workload, signal);
+                    }
+                }
+            }
+            None => {
+                // No signalfd: wait for the workload blocking.
+                let _ = waitpid(nix::unistd::Pid::from_raw(workload), None).map(|s| match s {
+                    WaitStatus::Exited(_, code) => end = Some(WorkloadEnd::Exited(code)),
+                    WaitStatus::Signaled(_, sig, _) => end = Some(WorkloadEnd::Killed(sig as i32)),
+                    _ => {}
+                });
+            }
+        }
+    }
+    if !pid_namespace {
+        // Orphans were re-parented to us (subreaper): end them and reap,
+        // so that nothing of the sandbox outlives it.
+        kill_children(sys);
+    }
+    // With a pid namespace, our exit kills every process left in it.
+    end.unwrap_or(WorkloadEnd::Exited(0))
+}
+
+fn kill_children(sys: &dyn Sys) {
+    use nix::sys::wait::waitpid;
+    loop {
+        let children: Vec<i32> = std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|s| {
+                s.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect::<Vec<i32>>()
+            })
+            .collect();
+        for child in &children {
+            let _ = sys.kill(*child, libc::SIGKILL);
+        }
+        match waitpid(None, None) {
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+/// Ends the process without running Rust's exit machinery (this is a copy
+/// of sbx made by clone or fork: its buffers belong to the parent).
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) ends the process immediately.
+    unsafe { libc::_exit(code) }
+}
+
+/// The raw fd of a receiver (for poll).
+pub fn raw_fd(receiver: &Receiver) -> i32 {
+    receiver.as_raw_fd()
+}
