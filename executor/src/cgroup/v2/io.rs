@@ -1,0 +1,37 @@
+//! v2 `io`: the weight goes to `io.weight` (io.cost) as the plan has it,
+//! and to `io.bfq.weight` by systemd's BFQ mapping, as systemd does: which
+//! one a disk honours depends on its scheduler. At least one must exist.
+
+use sbx_plan::CgroupLimits;
+
+use crate::cgroup::convert::io_weight_to_bfq_weight;
+use crate::cgroup::fs::{CgroupDir, Readback};
+use crate::cgroup::{io_weight_warning, CgroupError, CgroupHost, CgroupWarning};
+
+pub(super) fn apply(
+    dir: &CgroupDir,
+    limits: &CgroupLimits,
+    host: &CgroupHost,
+) -> Result<Vec<CgroupWarning>, CgroupError> {
+    let Some(weight) = limits.io_weight else {
+        return Ok(Vec::new());
+    };
+    let (cost, bfq) = (dir.has("io.weight"), dir.has("io.bfq.weight"));
+    if !cost && !bfq {
+        return Err(CgroupError::NotExpressible {
+            key: "io_weight",
+            layout: "cgroup v2",
+            why: "neither `io.weight` (io.cost) nor `io.bfq.weight` (the bfq scheduler) exists in this kernel".into(),
+        });
+    }
+    if cost {
+        dir.set("io.weight", &weight.to_string(), Readback::Weight(weight))?;
+    }
+    if bfq {
+        let bfq = io_weight_to_bfq_weight(weight);
+        dir.set("io.bfq.weight", &bfq.to_string(), Readback::Weight(bfq))?;
+    }
+    Ok(io_weight_warning(host, " (or with io.cost enabled)")
+        .into_iter()
+        .collect())
+}
