@@ -320,8 +320,8 @@ pub fn host_network_named_user() -> Plan {
     plan.hostname = Some("Agent_Host".into());
     plan.process.args = strings(&["/usr/sbin/agent", "--foreground"]);
     plan.process.user = UserSpec {
-        user: IdOrName::Name("nobody".into()),
-        group: Some(IdOrName::Name("nogroup".into())),
+        user: IdOrName::Name("daemon".into()),
+        group: Some(IdOrName::Name("daemon".into())),
     };
     plan.capabilities = Capabilities::default();
     plan.limits = CgroupLimits {
