@@ -4,6 +4,10 @@
 //! NoNewPrivs, rlimits, masked and read-only paths, a read-only root, and
 //! the memory and pids limits read back from the container's cgroup.
 //!
+//! The same plan under `sbx apply` gives the same report as under runc
+//! (`oci_bundle_and_sbx_apply_agree`): the emitted bundle means what the
+//! profile means.
+//!
 //! Root only (runtimes need it); skips visibly when a runtime is not
 //! installed (scripts/test installs both).
 
@@ -88,7 +92,21 @@ fn names(v: &Value) -> Vec<String> {
 }
 
 fn check(plan: &Plan, observed: &Observed, runtime: &str) {
-    let r = &observed.report;
+    check_report(plan, &observed.report, runtime);
+    assert_eq!(
+        observed.memory_max,
+        MEMORY_MAX.to_string(),
+        "{runtime}: memory limit read back from the cgroup"
+    );
+    assert_eq!(
+        observed.pids_max,
+        PIDS_MAX.to_string(),
+        "{runtime}: pids limit read back from the cgroup"
+    );
+}
+
+/// What the probe's report must say for `plan`.
+fn check_report(plan: &Plan, r: &Value, runtime: &str) {
     assert_eq!(r["hostname"], "emit-probe", "{runtime}: hostname");
     let caps = &r["capabilities"];
     for (set, expected) in [
@@ -146,17 +164,6 @@ fn check(plan: &Plan, observed: &Observed, runtime: &str) {
     assert_eq!(c["ok"], false, "{runtime}: /proc/sys is read-only: {c}");
     let c = find("write", "/probe-was-here");
     assert_eq!(c["ok"], false, "{runtime}: the root is read-only: {c}");
-
-    assert_eq!(
-        observed.memory_max,
-        MEMORY_MAX.to_string(),
-        "{runtime}: memory limit read back from the cgroup"
-    );
-    assert_eq!(
-        observed.pids_max,
-        PIDS_MAX.to_string(),
-        "{runtime}: pids limit read back from the cgroup"
-    );
 }
 
 /// Builds the rootfs and the bundle; `None` when this machine cannot.
@@ -258,4 +265,116 @@ fn oci_bundle_runs_under_crun_as_the_plan_says() {
     command.current_dir(bundle.path());
     let stdout = run(command, "crun");
     check(&plan, &parse(&stdout), "crun");
+}
+
+/// The probe, then the memory limit of the cgroup the workload is in, read
+/// through a read-only bind of the host's hierarchy at /host-cgroup (sbx
+/// apply mounts no cgroupfs; without a cgroup namespace /proc/self/cgroup
+/// names the host path).
+const SCRIPT_HOST_CGROUP: &str = "/sbx-probe --read /proc/timer_list --read /proc/keys \
+     --read /sys/firmware/memmap/0/type --write /proc/sys/kernel/domainname \
+     --write /probe-was-here; \
+     p=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup); \
+     if [ -n \"$p\" ]; then cat /host-cgroup$p/memory.limit_in_bytes; \
+     else p=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup); cat /host-cgroup$p/memory.max; fi";
+
+/// The fields of the probe's report that must agree between two engines
+/// running the same plan (not pids, inode numbers or the mount table, which
+/// differ by engine: runc adds /dev/mqueue and a cgroupfs).
+fn comparable(report: &Value) -> Value {
+    let mut caps = report["capabilities"].clone();
+    for set in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
+        caps[set] = Value::from(names(&caps[set]));
+    }
+    let checks: Vec<Value> = report["checks"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|c| serde_json::json!({"check": c["check"], "target": c["target"], "ok": c["ok"], "bytes": c["detail"]["bytes"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "hostname": report["hostname"],
+        "uid": report["uid"],
+        "gid": report["gid"],
+        "groups": report["groups"],
+        "cwd": report["cwd"],
+        "umask": report["umask"],
+        "capabilities": caps,
+        "no_new_privs": report["no_new_privs"],
+        "rlimits": report["rlimits"],
+        "namespaces": report["namespaces"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()),
+        "checks": checks,
+    })
+}
+
+#[test]
+fn oci_bundle_and_sbx_apply_agree() {
+    let test = "oci_bundle_and_sbx_apply_agree";
+    let Some((rootfs, _bundle, _plan)) = prepare(test, "runc") else {
+        return;
+    };
+    let mut plan = probe_plan(rootfs.path());
+    plan.process.args[2] = SCRIPT_HOST_CGROUP.into();
+    plan.namespaces
+        .retain(|ns| *ns != sbx_plan::Namespace::Cgroup);
+    let hierarchy = if Path::new("/sys/fs/cgroup/memory").is_dir() {
+        "/sys/fs/cgroup/memory"
+    } else {
+        "/sys/fs/cgroup"
+    };
+    plan.mounts.push(sbx_plan::Mount {
+        destination: "/host-cgroup".into(),
+        kind: sbx_plan::MountKind::Bind,
+        source: Some(hierarchy.into()),
+        options: vec![sbx_plan::MountOption::Rbind, sbx_plan::MountOption::Ro],
+        size: None,
+    });
+
+    // Under sbx apply, from the plan as JSON.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_json_pretty()).expect("write the plan");
+    let mut apply = Command::new(env!("CARGO_BIN_EXE_sbx"));
+    apply.arg("apply").arg(&plan_file);
+    let applied = parse(&run(apply, "sbx apply"));
+
+    // Under runc, from the emitted bundle.
+    let emitted = emit::emit(&plan, EmitTarget::Oci, &EmitOptions::default()).expect("emits");
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir(&bundle).expect("mkdir");
+    std::fs::write(
+        bundle.join(&emitted.files[0].path),
+        &emitted.files[0].contents,
+    )
+    .expect("write the bundle");
+    let state = dir.path().join("runc-state");
+    let mut runc = Command::new("runc");
+    runc.arg("--root")
+        .arg(&state)
+        .args(["run", "--bundle"])
+        .arg(&bundle)
+        .arg(format!("{}-apply", container_id("runc")));
+    let ran = parse(&run(runc, "runc"));
+
+    assert_eq!(
+        comparable(&ran.report),
+        comparable(&applied.report),
+        "runc (left) and sbx apply (right) see the same sandbox"
+    );
+    assert_eq!(ran.memory_max, MEMORY_MAX.to_string(), "runc: memory limit");
+    assert_eq!(
+        applied.memory_max,
+        MEMORY_MAX.to_string(),
+        "sbx apply: memory limit"
+    );
+    // And both are what the plan says.
+    check_report(&plan, &applied.report, "sbx apply");
 }
