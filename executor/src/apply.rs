@@ -428,7 +428,27 @@ fn start_process(
         Err(CgroupError::Unsupported) if !launch.has_limits => {}
         Err(e) => return Err(failure("create the cgroup", e.to_string())),
     }
+    start_init(sys, plan, launch, options, journal, steps, id, cgroup)
+}
 
+/// The journalled steps from the clone on: the init's creation, its maps,
+/// its cgroup, its interfaces.
+#[allow(clippy::too_many_arguments)]
+fn start_init(
+    sys: &Rc<dyn Sys>,
+    plan: &Plan,
+    launch: &Launch,
+    options: &ApplyOptions,
+    journal: &mut ApplyJournal,
+    steps: &Steps,
+    id: &str,
+    cgroup: Rc<RefCell<Option<SandboxCgroup>>>,
+) -> Result<Sandbox, StepFailure> {
+    let failure = |step: &str, detail: String| StepFailure {
+        step: step.into(),
+        errno: None,
+        detail,
+    };
     let ChannelPair { parent, init } = ChannelPair::new().map_err(|e| StepFailure {
         step: "create the sandbox init".into(),
         errno: e.raw_os_error(),
@@ -700,5 +720,161 @@ impl Drop for SignalGuard {
     fn drop(&mut self) {
         use nix::sys::signal::{sigprocmask, SigmaskHow};
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.old), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{host_plan, launch, root_host, user_host};
+    use sbx_plan::Namespace;
+
+    #[test]
+    fn a_failure_at_each_parent_call_unwinds_what_was_done() {
+        let mut plan = host_plan();
+        plan.namespaces.push(Namespace::User);
+        let launch = launch(&plan, &user_host());
+        let run = |sys: Rc<RecordingSys>| {
+            let dyn_sys: Rc<dyn Sys> = sys;
+            let mut journal = ApplyJournal::new();
+            let report = |_: &str, _: u64| {};
+            let steps = Steps::new(&report);
+            let result = start_init(
+                &dyn_sys,
+                &plan,
+                &launch,
+                &ApplyOptions::default(),
+                &mut journal,
+                &steps,
+                "sbx-unit",
+                Rc::new(RefCell::new(None)),
+            )
+            .map(drop);
+            (result, journal)
+        };
+        let total = {
+            let sys = Rc::new(RecordingSys::new());
+            let (result, journal) = run(Rc::clone(&sys));
+            result.unwrap();
+            assert_eq!(journal.step_names().count(), 1);
+            sys.calls().len()
+        };
+        // clone, then setgroups, uid_map and gid_map of the rootless map.
+        assert_eq!(total, 4);
+        for at in 0..total {
+            let sys = Rc::new(RecordingSys::failing_at(at, Errno::EIO));
+            let (result, journal) = run(Rc::clone(&sys));
+            let failure = result.expect_err("the injected failure is reported");
+            assert_eq!(failure.errno, Some(Errno::EIO as i32));
+            let before = sys.calls().len();
+            assert_eq!(before, at + 1);
+            let undo_failures = journal.unwind();
+            assert!(undo_failures.is_empty(), "{undo_failures:?}");
+            let undone = &sys.calls()[before..];
+            if at == 0 {
+                assert_eq!(failure.step, "create the sandbox init");
+                assert!(undone.is_empty(), "nothing to undo: {undone:?}");
+            } else {
+                assert_eq!(failure.step, "write the uid and gid maps");
+                assert_eq!(
+                    undone,
+                    &[
+                        SysCall::Kill {
+                            pid: 4242,
+                            signal: libc::SIGKILL
+                        },
+                        SysCall::Waitpid(4242)
+                    ]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_rootless_maps_map_the_caller_to_root() {
+        let mut plan = host_plan();
+        plan.namespaces.push(Namespace::User);
+        let sys = Rc::new(RecordingSys::new());
+        let dyn_sys: Rc<dyn Sys> = sys.clone();
+        let report = |_: &str, _: u64| {};
+        start_init(
+            &dyn_sys,
+            &plan,
+            &launch(&plan, &user_host()),
+            &ApplyOptions::default(),
+            &mut ApplyJournal::new(),
+            &Steps::new(&report),
+            "sbx-unit",
+            Rc::new(RefCell::new(None)),
+        )
+        .map(drop)
+        .unwrap();
+        let writes: Vec<(String, String)> = sys
+            .calls()
+            .iter()
+            .filter_map(|c| match c {
+                SysCall::WriteFile { path, contents } => Some((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(contents).into_owned(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            writes,
+            vec![
+                ("/proc/4242/setgroups".into(), "deny".into()),
+                ("/proc/4242/uid_map".into(), "0 1000 1\n".into()),
+                ("/proc/4242/gid_map".into(), "0 1000 1\n".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn exit_codes_are_dockers() {
+        let step = |step: &str, errno: Option<Errno>| ApplyError::Step {
+            failure: StepFailure {
+                step: step.into(),
+                errno: errno.map(|e| e as i32),
+                detail: String::new(),
+            },
+            undo_failures: vec![],
+        };
+        assert_eq!(step(EXEC_STEP, Some(Errno::ENOENT)).exit_code(), 127);
+        assert_eq!(step(EXEC_STEP, Some(Errno::EACCES)).exit_code(), 126);
+        assert_eq!(step(EXEC_STEP, Some(Errno::ENOEXEC)).exit_code(), 126);
+        assert_eq!(step(EXEC_STEP, Some(Errno::E2BIG)).exit_code(), 125);
+        assert_eq!(step("set hostname", Some(Errno::ENOENT)).exit_code(), 125);
+        assert_eq!(
+            ApplyError::Preflight { problems: vec![] }.exit_code(),
+            EXIT_SBX_FAILED
+        );
+        let outcome = |end| ApplyOutcome {
+            end,
+            stats: None,
+            undo_failures: vec![],
+        };
+        assert_eq!(outcome(WorkloadEnd::Exited(0)).exit_code(), 0);
+        assert_eq!(outcome(WorkloadEnd::Exited(42)).exit_code(), 42);
+        assert_eq!(outcome(WorkloadEnd::Killed(libc::SIGKILL)).exit_code(), 137);
+        assert_eq!(outcome(WorkloadEnd::Killed(libc::SIGTERM)).exit_code(), 143);
+    }
+
+    #[test]
+    fn dry_run_lists_parent_init_and_workload_steps_in_order() {
+        let plan = host_plan();
+        let steps = dry_run(&plan, &launch(&plan, &root_host()));
+        let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+        let at = |name: &str| {
+            names
+                .iter()
+                .position(|n| *n == name)
+                .unwrap_or_else(|| panic!("`{name}` in {names:?}"))
+        };
+        assert!(at("create the sandbox init") < at("build the root filesystem"));
+        assert!(at("build the root filesystem") < at("set hostname"));
+        assert!(at("fork the workload") < at("set uid"));
+        assert!(at("seccomp (no filter)") + 1 == at(EXEC_STEP));
+        assert_eq!(steps.last().unwrap().process, "workload");
     }
 }

@@ -13,5 +13,7 @@ pub mod preflight;
 pub mod rootfs;
 pub mod sandbox;
 pub mod sys;
+#[cfg(test)]
+mod testing;
 
 pub use apply::{apply, dry_run, preflight, ApplyError, ApplyOptions, ApplyOutcome, WorkloadEnd};

@@ -773,3 +773,153 @@ pub fn check(plan: &Plan, host: &HostFacts) -> Result<Launch, Vec<PreflightProbl
         has_limits: plan.limits != sbx_plan::CgroupLimits::default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{host_plan, root_host, user_host};
+    use sbx_plan::{IdRange, Rlimit, SourceLocation};
+
+    fn problems(plan: &Plan, host: &HostFacts) -> Vec<PreflightProblem> {
+        check(plan, host).expect_err("preflight refuses")
+    }
+
+    #[test]
+    fn a_capability_the_host_cannot_give_is_refused_with_its_profile_line() {
+        let mut plan = host_plan();
+        plan.capabilities.bounding.push("CAP_SYS_RESOURCE".into());
+        plan.sources.insert(
+            "capabilities".into(),
+            SourceLocation {
+                file: "web.sbx".into(),
+                line: 7,
+                column: 1,
+            },
+        );
+        let found = problems(&plan, &root_host());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].setting, "capabilities");
+        assert_eq!(found[0].location.as_deref(), Some("web.sbx:7:1"));
+        assert!(found[0].message.contains("CAP_SYS_RESOURCE"));
+        assert!(found[0]
+            .to_string()
+            .starts_with("web.sbx:7:1: `capabilities`:"));
+    }
+
+    #[test]
+    fn unknown_capability_names_and_numbers_beyond_the_kernel_are_refused() {
+        let mut plan = host_plan();
+        plan.capabilities.bounding.push("CAP_FLY".into());
+        plan.capabilities
+            .bounding
+            .push("CAP_CHECKPOINT_RESTORE".into());
+        let mut host = root_host();
+        host.last_capability = 39;
+        let found = problems(&plan, &host);
+        let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("`CAP_FLY` is not a capability")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("does not know `CAP_CHECKPOINT_RESTORE`")));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut plan = host_plan();
+        plan.namespaces.retain(|ns| *ns != Namespace::Uts);
+        plan.process.stop_signal = "SIGNOPE".into();
+        plan.process.cwd = "relative".into();
+        let found = problems(&plan, &root_host());
+        let settings: Vec<&str> = found.iter().map(|p| p.setting.as_str()).collect();
+        assert_eq!(
+            settings,
+            vec![
+                "hostname",
+                "domainname",
+                "process.cwd",
+                "process.stop_signal"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ordinary_user_gets_a_user_namespace_and_only_its_own_mapping() {
+        let plan = host_plan();
+        let launch = check(&plan, &user_host()).unwrap();
+        assert!(launch.rootless);
+        assert!(launch.creates(CloneFlags::CLONE_NEWUSER));
+        let userns = launch.user_namespace.unwrap();
+        assert_eq!(userns.uid_map, "0 1000 1\n");
+        assert!(userns.deny_setgroups);
+
+        let mut plan = host_plan();
+        plan.idmap.uid = vec![IdRange {
+            inside: 0,
+            outside: 100000,
+            count: 65536,
+        }];
+        let found = problems(&plan, &user_host());
+        assert!(found.iter().any(|p| p.setting == "idmap"), "{found:#?}");
+
+        let mut host = user_host();
+        host.unprivileged_userns = Err("`user.max_user_namespaces` is 0".into());
+        let found = problems(&host_plan(), &host);
+        assert!(found[0].message.contains("max_user_namespaces"));
+    }
+
+    #[test]
+    fn a_workload_user_outside_the_idmap_is_refused() {
+        let mut plan = host_plan();
+        plan.namespaces.push(Namespace::User);
+        plan.process.user.user = sbx_plan::IdOrName::Id(1000);
+        let found = problems(&plan, &root_host());
+        assert!(found[0].message.contains("uid 1000 is not mapped"));
+    }
+
+    #[test]
+    fn raising_a_hard_limit_without_cap_sys_resource_is_refused() {
+        let mut plan = host_plan();
+        plan.process.rlimits = vec![Rlimit {
+            resource: "nofile".into(),
+            soft: Limit::Value(1024),
+            hard: Limit::Value(1 << 20),
+        }];
+        let found = problems(&plan, &root_host());
+        assert_eq!(found[0].setting, "process.rlimits.0");
+        assert!(found[0].message.contains("CAP_SYS_RESOURCE"));
+        assert_eq!(found[0].fix, "ask for at most 4096");
+        plan.process.rlimits[0].resource = "nofiles".into();
+        assert!(problems(&plan, &root_host())[0]
+            .message
+            .contains("not a resource limit"));
+    }
+
+    #[test]
+    fn network_and_namespaces_must_agree() {
+        let mut plan = host_plan();
+        plan.network = Network::Host;
+        assert_eq!(problems(&plan, &root_host())[0].setting, "network");
+        plan.namespaces.retain(|ns| *ns != Namespace::Net);
+        assert!(check(&plan, &root_host()).is_ok());
+        plan.network = Network::None;
+        assert_eq!(problems(&plan, &root_host())[0].setting, "network");
+    }
+
+    #[test]
+    fn a_namespace_the_kernel_lacks_is_refused() {
+        let mut host = root_host();
+        host.namespaces.retain(|ns| *ns != Namespace::Cgroup);
+        let found = problems(&host_plan(), &host);
+        assert!(found[0].message.contains("no cgroup namespace"));
+    }
+
+    #[test]
+    fn signal_names_resolve() {
+        assert_eq!(signal_number("SIGTERM"), Some(libc::SIGTERM));
+        assert_eq!(signal_number("sigusr1"), Some(libc::SIGUSR1));
+        assert_eq!(signal_number("KILL"), Some(libc::SIGKILL));
+        assert_eq!(signal_number("SIGNOPE"), None);
+    }
+}

@@ -614,3 +614,251 @@ fn exit_now(code: i32) -> ! {
 pub fn raw_fd(receiver: &Receiver) -> i32 {
     receiver.as_raw_fd()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::{capability_number, CAP_SYS_ADMIN};
+    use crate::sys::{MsFlags, RecordingSys, SysCall};
+    use crate::testing::{host_plan, launch, root_host, user_host};
+    use sbx_plan::{IdOrName, Namespace};
+    use std::cell::RefCell;
+
+    /// Runs the whole sandbox sequence (init then workload) against a
+    /// recording kernel; returns the calls and the steps reported done.
+    fn record(
+        plan: &Plan,
+        launch: &Launch,
+        sys: &RecordingSys,
+    ) -> (Result<(), StepFailure>, Vec<String>) {
+        let done = RefCell::new(Vec::new());
+        let on_done = |step: &str, _: u64| done.borrow_mut().push(step.to_string());
+        let steps = Steps::new(&on_done);
+        let result = init_steps(sys, plan, launch, &steps)
+            .and_then(|()| workload_steps(sys, launch, &steps));
+        (result, done.into_inner())
+    }
+
+    fn index(calls: &[SysCall], matches: impl Fn(&SysCall) -> bool) -> usize {
+        calls
+            .iter()
+            .position(matches)
+            .expect("the call is in the sequence")
+    }
+
+    fn last_index(calls: &[SysCall], matches: impl Fn(&SysCall) -> bool) -> usize {
+        calls
+            .iter()
+            .rposition(matches)
+            .expect("the call is in the sequence")
+    }
+
+    #[test]
+    fn mounts_are_made_private_before_anything_is_mounted_and_before_pivot_root() {
+        let plan = host_plan();
+        let sys = RecordingSys::new();
+        let (result, _) = record(&plan, &launch(&plan, &root_host()), &sys);
+        result.unwrap();
+        let calls = sys.calls();
+        let first_mount = index(&calls, |c| matches!(c, SysCall::Mount { .. }));
+        assert!(
+            matches!(
+                &calls[first_mount],
+                SysCall::Mount { target, flags, .. }
+                    if target.as_os_str() == "/" && flags.contains(MsFlags::MS_REC | MsFlags::MS_PRIVATE)
+            ),
+            "first mount: {:?}",
+            calls[first_mount]
+        );
+        let pivot = index(&calls, |c| matches!(c, SysCall::PivotRoot { .. }));
+        assert!(first_mount < pivot);
+    }
+
+    #[test]
+    fn hostname_is_set_before_any_capability_is_dropped() {
+        let plan = host_plan();
+        let sys = RecordingSys::new();
+        record(&plan, &launch(&plan, &root_host()), &sys).0.unwrap();
+        let calls = sys.calls();
+        let hostname = index(
+            &calls,
+            |c| matches!(c, SysCall::Sethostname(n) if n == "box"),
+        );
+        let domainname = index(
+            &calls,
+            |c| matches!(c, SysCall::Setdomainname(n) if n == "example"),
+        );
+        let first_drop = index(&calls, |c| matches!(c, SysCall::DropBoundingCapability(_)));
+        let capset = index(&calls, |c| matches!(c, SysCall::SetCapabilities(_)));
+        let setuid = index(&calls, |c| matches!(c, SysCall::Setresuid(_)));
+        assert!(hostname < first_drop && domainname < first_drop);
+        assert!(hostname < capset && hostname < setuid);
+    }
+
+    #[test]
+    fn capabilities_follow_the_kernel_order_and_seccomp_comes_last() {
+        let plan = host_plan();
+        let sys = RecordingSys::new();
+        let (result, done) = record(&plan, &launch(&plan, &root_host()), &sys);
+        result.unwrap();
+        let calls = sys.calls();
+        let last_drop = last_index(&calls, |c| matches!(c, SysCall::DropBoundingCapability(_)));
+        let keep = index(&calls, |c| matches!(c, SysCall::SetKeepCapabilities(true)));
+        let setgroups = index(&calls, |c| matches!(c, SysCall::Setgroups(_)));
+        let setgid = index(&calls, |c| matches!(c, SysCall::Setresgid(_)));
+        let setuid = last_index(&calls, |c| matches!(c, SysCall::Setresuid(_)));
+        let unkeep = index(&calls, |c| matches!(c, SysCall::SetKeepCapabilities(false)));
+        let clear_ambient = index(&calls, |c| matches!(c, SysCall::ClearAmbientCapabilities));
+        let capset = index(&calls, |c| matches!(c, SysCall::SetCapabilities(_)));
+        let nnp = index(&calls, |c| matches!(c, SysCall::SetNoNewPrivileges));
+        let exec = index(&calls, |c| matches!(c, SysCall::Execve { .. }));
+        let rlimit = index(&calls, |c| matches!(c, SysCall::Setrlimit { .. }));
+        // Bounding set first (needs CAP_SETPCAP), before the uid changes.
+        assert!(last_drop < keep && keep < setgroups && setgroups < setgid && setgid < setuid);
+        assert!(setuid < unkeep && unkeep < clear_ambient && clear_ambient < capset);
+        assert!(capset < nnp && nnp < exec);
+        // Raising limits needs the privilege the uid change takes away.
+        assert!(rlimit < setuid);
+        // The seccomp slot is the last step before exec.
+        let seccomp = done.iter().position(|s| s.starts_with("seccomp")).unwrap();
+        assert_eq!(done[seccomp + 1], EXEC_STEP);
+        assert_eq!(seccomp + 2, done.len());
+        // Exactly the capabilities outside the plan's bounding set go.
+        let dropped: Vec<u32> = calls
+            .iter()
+            .filter_map(|c| match c {
+                SysCall::DropBoundingCapability(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dropped.len(), 41 - 11);
+        assert!(dropped.contains(&CAP_SYS_ADMIN));
+        assert!(!dropped.contains(&capability_number("CAP_KILL").unwrap()));
+    }
+
+    #[test]
+    fn a_non_root_workload_keeps_its_capabilities_through_ambient() {
+        let mut plan = host_plan();
+        plan.process.user.user = IdOrName::Id(4242);
+        plan.capabilities.bounding = vec!["CAP_NET_BIND_SERVICE".into()];
+        plan.capabilities.effective = plan.capabilities.bounding.clone();
+        plan.capabilities.permitted = plan.capabilities.bounding.clone();
+        let sys = RecordingSys::new();
+        record(&plan, &launch(&plan, &root_host()), &sys).0.unwrap();
+        let calls = sys.calls();
+        let bind = capability_number("CAP_NET_BIND_SERVICE").unwrap();
+        let capset = index(&calls, |c| matches!(c, SysCall::SetCapabilities(_)));
+        let raise = index(
+            &calls,
+            |c| matches!(c, SysCall::RaiseAmbientCapability(n) if *n == bind),
+        );
+        assert!(capset < raise);
+        match &calls[capset] {
+            SysCall::SetCapabilities(sets) => {
+                assert_eq!(sets.inheritable, 1 << bind);
+                assert_eq!(sets.permitted, 1 << bind);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(calls.contains(&SysCall::Setresuid(4242)));
+        // A uid not in /etc/passwd runs with gid 0, as Docker does.
+        assert!(calls.contains(&SysCall::Setresgid(0)));
+    }
+
+    #[test]
+    fn time_and_cgroup_namespaces_are_created_by_the_init() {
+        let mut plan = host_plan();
+        plan.namespaces.push(Namespace::Time);
+        let launch = launch(&plan, &root_host());
+        assert!(!launch.creates(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)));
+        assert!(!launch.creates(CloneFlags::CLONE_NEWCGROUP));
+        let sys = RecordingSys::new();
+        let done = RefCell::new(Vec::new());
+        let on_done = |step: &str, _: u64| done.borrow_mut().push(step.to_string());
+        init_steps(&sys, &plan, &launch, &Steps::new(&on_done)).unwrap();
+        let calls = sys.calls();
+        assert_eq!(
+            calls.first(),
+            Some(&SysCall::Unshare(CloneFlags::CLONE_NEWCGROUP)),
+            "the cgroup namespace comes first, right after the parent attached the init"
+        );
+        // The time namespace is the init's last step: the workload forked
+        // next is the first process in it.
+        assert_eq!(
+            calls.last(),
+            Some(&SysCall::Unshare(CloneFlags::from_bits_retain(
+                libc::CLONE_NEWTIME
+            )))
+        );
+    }
+
+    #[test]
+    fn a_user_namespace_makes_the_init_root_inside_first() {
+        let mut plan = host_plan();
+        plan.namespaces.push(Namespace::User);
+        let sys = RecordingSys::new();
+        record(&plan, &launch(&plan, &user_host()), &sys).0.unwrap();
+        let calls = sys.calls();
+        assert_eq!(&calls[..2], &[SysCall::Setresgid(0), SysCall::Setresuid(0)]);
+        // setgroups is denied in an unprivileged user namespace.
+        assert!(!calls.iter().any(|c| matches!(c, SysCall::Setgroups(_))));
+    }
+
+    #[test]
+    fn an_injected_failure_at_each_call_stops_the_sequence_naming_its_step() {
+        let plan = host_plan();
+        let launch = launch(&plan, &root_host());
+        let total = {
+            let sys = RecordingSys::new();
+            record(&plan, &launch, &sys).0.unwrap();
+            sys.calls().len()
+        };
+        assert!(total > 40, "the sequence has {total} calls");
+        for at in 0..total {
+            // EIO: no step treats it as a known condition with a fallback
+            // (the rootfs falls back on EPERM for /sys, for instance).
+            let sys = RecordingSys::failing_at(at, Errno::EIO);
+            let (result, done) = record(&plan, &launch, &sys);
+            let Err(failure) = result else {
+                panic!(
+                    "a failure injected at {:?} did not stop the sequence",
+                    sys.calls()[at]
+                );
+            };
+            assert_eq!(sys.calls().len(), at + 1, "nothing runs after the failure");
+            assert_eq!(failure.errno, Some(Errno::EIO as i32));
+            assert!(!failure.step.is_empty());
+            assert!(
+                !done.contains(&failure.step),
+                "a failed step is not reported done"
+            );
+            if matches!(sys.calls()[at], SysCall::Execve { .. }) {
+                assert_eq!(failure.step, EXEC_STEP);
+            }
+        }
+    }
+
+    #[test]
+    fn exec_searches_path_and_reports_not_found() {
+        let mut plan = host_plan();
+        plan.process.args = vec!["true".into()];
+        plan.process.env = vec![sbx_plan::EnvVar {
+            name: "PATH".into(),
+            value: "/a:/b".into(),
+        }];
+        let launch = launch(&plan, &root_host());
+        let sys = RecordingSys::new();
+        record(&plan, &launch, &sys).0.unwrap();
+        let execs: Vec<String> = sys
+            .calls()
+            .iter()
+            .filter_map(|c| match c {
+                SysCall::Execve { path, .. } => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
+        // The recorder's exec succeeds: the first candidate is taken.
+        assert_eq!(execs, vec!["/a/true"]);
+        assert!(launch.env.iter().any(|e| e.to_str() == Ok("HOME=/root")));
+    }
+}
