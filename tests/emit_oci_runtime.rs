@@ -199,6 +199,34 @@ fn prepare(test: &str, runtime: &str) -> Option<(TestRootfs, tempfile::TempDir, 
     Some((rootfs, bundle, plan))
 }
 
+/// `RUNTIME run` of the bundle. crun 1.8 refuses a hybrid cgroup layout
+/// (KERNEL-NOTES): there it runs in a private mount namespace without the
+/// cgroup2 mount.
+fn runtime_run(runtime: &str, state: &Path, bundle: &Path, id: &str) -> Command {
+    let hybrid =
+        Path::new("/sys/fs/cgroup/unified").is_dir() && Path::new("/sys/fs/cgroup/memory").is_dir();
+    let mut command = if runtime == "crun" && hybrid {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "umount /sys/fs/cgroup/unified && exec crun --root '{}' run --bundle '{}' '{id}'",
+                state.display(),
+                bundle.display()
+            ));
+        c
+    } else {
+        let mut c = Command::new(runtime);
+        c.arg("--root")
+            .arg(state)
+            .args(["run", "--bundle"])
+            .arg(bundle)
+            .arg(id);
+        c
+    };
+    command.current_dir(bundle);
+    command
+}
+
 fn container_id(runtime: &str) -> String {
     format!("sbx-emit-{runtime}-{}", std::process::id())
 }
@@ -224,13 +252,7 @@ fn oci_bundle_runs_under_runc_as_the_plan_says() {
         return;
     };
     let state = tempfile::tempdir().expect("a temp dir");
-    let mut command = Command::new("runc");
-    command
-        .arg("--root")
-        .arg(state.path())
-        .args(["run", "--bundle"])
-        .arg(bundle.path())
-        .arg(container_id("runc"));
+    let command = runtime_run("runc", state.path(), bundle.path(), &container_id("runc"));
     let stdout = run(command, "runc");
     check(&plan, &parse(&stdout), "runc");
 }
@@ -242,27 +264,7 @@ fn oci_bundle_runs_under_crun_as_the_plan_says() {
         return;
     };
     let state = tempfile::tempdir().expect("a temp dir");
-    // crun 1.8 refuses a hybrid cgroup layout (KERNEL-NOTES): run it in a
-    // private mount namespace without the cgroup2 mount.
-    let hybrid =
-        Path::new("/sys/fs/cgroup/unified").is_dir() && Path::new("/sys/fs/cgroup/memory").is_dir();
-    let crun = format!(
-        "exec crun --root '{}' run --bundle '{}' '{}'",
-        state.path().display(),
-        bundle.path().display(),
-        container_id("crun")
-    );
-    let mut command = if hybrid {
-        let mut c = Command::new("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(format!("umount /sys/fs/cgroup/unified && {crun}"));
-        c
-    } else {
-        let mut c = Command::new("sh");
-        c.arg("-c").arg(crun);
-        c
-    };
-    command.current_dir(bundle.path());
+    let command = runtime_run("crun", state.path(), bundle.path(), &container_id("crun"));
     let stdout = run(command, "crun");
     check(&plan, &parse(&stdout), "crun");
 }
@@ -377,4 +379,91 @@ fn oci_bundle_and_sbx_apply_agree() {
     );
     // And both are what the plan says.
     check_report(&plan, &applied.report, "sbx apply");
+}
+
+/// `from = "host"`: the bundle's root is the host's `/`, read-only, with a
+/// fresh /proc, /dev and /sys and tmpfs /tmp and /run (docs/emit.md).
+/// runc only: crun 1.8 resolves mount targets in the bundle's empty
+/// `rootfs/` underneath the host bind and cannot run such a bundle.
+#[test]
+fn host_rootfs_bundle_runs_under_runc() {
+    let test = "host_rootfs_bundle_runs_under_runc";
+    if !support::privileged(test) {
+        return;
+    }
+    if Command::new("runc").arg("--version").output().is_err() {
+        support::skip_missing(test, "`runc` is not installed (apt-get install runc)");
+        return;
+    }
+    host_rootfs_bundle_runs_under("runc");
+}
+
+fn host_rootfs_bundle_runs_under(runtime: &str) {
+    let probe = env!("CARGO_BIN_EXE_sbx-probe");
+    let mut plan = emit_support::minimal_host();
+    plan.hostname = Some("emit-host".into());
+    let outside = format!("/var/tmp/sbx-emit-host-{runtime}-{}", std::process::id());
+    plan.process.args = vec![
+        probe.into(),
+        "--write".into(),
+        outside.clone(),
+        "--write".into(),
+        "/tmp/inside".into(),
+        "--write".into(),
+        "/run/inside".into(),
+    ];
+    plan.capabilities = emit_support::root_caps(&CAPS);
+    let emitted = emit::emit(&plan, EmitTarget::Oci, &EmitOptions::default()).expect("emits");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join(&emitted.files[0].path),
+        &emitted.files[0].contents,
+    )
+    .expect("write the bundle");
+    for sub in &emitted.directories {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+    }
+    let id = format!("{}-host", container_id(runtime));
+    let command = runtime_run(runtime, &dir.path().join("state"), dir.path(), &id);
+    let report = parse(&run(command, runtime)).report;
+    assert_eq!(report["hostname"], "emit-host", "{runtime}");
+    assert_eq!(
+        names(&report["capabilities"]["bounding"]),
+        CAPS.to_vec(),
+        "{runtime}"
+    );
+    let checks = report["checks"].as_array().expect("checks");
+    let ok = |target: &str| {
+        checks
+            .iter()
+            .find(|c| c["target"] == target)
+            .map(|c| c["ok"].clone())
+    };
+    assert_eq!(
+        ok(&outside),
+        Some(Value::Bool(false)),
+        "{runtime}: the host's / is read-only"
+    );
+    assert!(
+        !Path::new(&outside).exists(),
+        "{runtime}: nothing written on the host"
+    );
+    assert!(
+        !Path::new("/tmp/inside").exists(),
+        "{runtime}: /tmp is the sandbox's own"
+    );
+    assert!(
+        !Path::new("/run/inside").exists(),
+        "{runtime}: /run is the sandbox's own"
+    );
+    assert_eq!(
+        ok("/tmp/inside"),
+        Some(Value::Bool(true)),
+        "{runtime}: /tmp is a writable tmpfs"
+    );
+    assert_eq!(
+        ok("/run/inside"),
+        Some(Value::Bool(true)),
+        "{runtime}: /run is a writable tmpfs"
+    );
 }

@@ -20,6 +20,9 @@ fn render(plan: &Plan, target: EmitTarget, options: &EmitOptions) -> String {
                     file.contents
                 ));
             }
+            for dir in &emitted.directories {
+                out.push_str(&format!("=== {}/ (empty directory) ===\n", dir.display()));
+            }
             out.push_str("=== warnings ===\n");
             for w in &emitted.warnings {
                 out.push_str(&format!(

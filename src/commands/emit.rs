@@ -91,7 +91,7 @@ pub fn run(args: Args) -> ExitCode {
     for warning in &emitted.warnings {
         eprintln!("{}", warning.render(&none, color));
     }
-    match write(target, args.output.as_deref(), &emitted.files) {
+    match write(target, args.output.as_deref(), &emitted) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sbx: {e}");
@@ -125,15 +125,17 @@ fn load_plan(path: &Path, color: bool) -> Option<Plan> {
     compilation.plan
 }
 
-fn write(
-    target: EmitTarget,
-    output: Option<&Path>,
-    files: &[emit::EmittedFile],
-) -> Result<(), String> {
+fn write(target: EmitTarget, output: Option<&Path>, emitted: &emit::Emitted) -> Result<(), String> {
+    let files = &emitted.files;
     match (target, output) {
         (EmitTarget::Oci, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create the bundle `{}`: {e}", dir.display()))?;
+            for sub in &emitted.directories {
+                let path = dir.join(sub);
+                std::fs::create_dir_all(&path)
+                    .map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
+            }
             for file in files {
                 let path = dir.join(&file.path);
                 std::fs::write(&path, &file.contents)

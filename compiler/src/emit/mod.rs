@@ -100,6 +100,9 @@ pub struct EmittedFile {
 #[derive(Debug, Clone)]
 pub struct Emitted {
     pub files: Vec<EmittedFile>,
+    /// Empty directories to create beside the files (relative): the OCI
+    /// bundle's `rootfs/` mount point for `from = "host"`.
+    pub directories: Vec<PathBuf>,
     /// Warnings only; an error is an [`EmitError`].
     pub warnings: Vec<Diagnostic>,
 }
@@ -141,6 +144,12 @@ impl EmitError {
 /// Emits `plan` for `target`.
 pub fn emit(plan: &Plan, target: EmitTarget, options: &EmitOptions) -> Result<Emitted, EmitError> {
     let mut warnings = Warnings::new(plan, target);
+    let directories = match (target, &plan.rootfs) {
+        (EmitTarget::Oci, sbx_plan::Rootfs::Host) => {
+            vec![PathBuf::from(oci::HOST_ROOT_MOUNT_POINT)]
+        }
+        _ => Vec::new(),
+    };
     let files = match target {
         EmitTarget::Oci => oci::emit(plan, options, &mut warnings)?,
         EmitTarget::Systemd => systemd::emit(plan, options, &mut warnings)?,
@@ -149,6 +158,7 @@ pub fn emit(plan: &Plan, target: EmitTarget, options: &EmitOptions) -> Result<Em
     };
     Ok(Emitted {
         files,
+        directories,
         warnings: warnings.into_diagnostics(),
     })
 }

@@ -27,6 +27,12 @@ pub const OCI_VERSION: &str = "1.0.2";
 /// The name of the file inside the bundle.
 pub const CONFIG_FILE: &str = "config.json";
 
+/// For `from = "host"`: the bundle's empty directory that is `root.path`;
+/// the host's `/` is bound over it as the first mount. (A `root.path` of
+/// `/` itself cannot work: the runtimes' pivot_root finds the new root on
+/// the current root's mount and fails with EBUSY.)
+pub const HOST_ROOT_MOUNT_POINT: &str = "rootfs";
+
 pub(crate) fn emit(
     plan: &Plan,
     options: &EmitOptions,
@@ -57,9 +63,9 @@ pub(crate) fn spec(
     options: &EmitOptions,
     warnings: &mut Warnings<'_>,
 ) -> Result<Spec, EmitError> {
-    let root_dir = match &plan.rootfs {
-        Rootfs::Host => PathBuf::from("/"),
-        Rootfs::Directory { path } => PathBuf::from(path),
+    let (root_dir, root_path) = match &plan.rootfs {
+        Rootfs::Host => (PathBuf::from("/"), PathBuf::from(HOST_ROOT_MOUNT_POINT)),
+        Rootfs::Directory { path } => (PathBuf::from(path), PathBuf::from(path)),
         Rootfs::OciLayout { path, .. } => {
             return Err(EmitError::Unsupported {
                 target: EmitTarget::Oci,
@@ -81,7 +87,7 @@ pub(crate) fn spec(
     };
 
     let root = RootBuilder::default()
-        .path(root_dir.clone())
+        .path(root_path)
         .readonly(plan.security.rootfs_readonly)
         .build()
         .map_err(spec_error)?;
@@ -326,7 +332,21 @@ fn mounts(plan: &Plan) -> Vec<OciMount> {
     if let Some(max) = &devpts_max {
         devpts.push(max);
     }
-    let mut defaults = vec![
+    let mut defaults = Vec::new();
+    if plan.rootfs == Rootfs::Host {
+        // The host's `/`, recursively, over the bundle's empty `rootfs/`.
+        // `/.` because crun refuses the destination `/`; `rro` (recursive
+        // read-only, mount_setattr) because crun ignores a plain `ro` on
+        // this mount. crun 1.8 applies `rro` after the later mounts, so
+        // /tmp and /run end up read-only there too: more closed, not less.
+        let options: &[&str] = if plan.security.rootfs_readonly {
+            &["rbind", "ro", "rro"]
+        } else {
+            &["rbind"]
+        };
+        defaults.push(mount("/.", "bind", "/", options));
+    }
+    defaults.extend([
         mount("/proc", "proc", "proc", &[]),
         mount(
             "/dev",
@@ -347,7 +367,7 @@ fn mounts(plan: &Plan) -> Vec<OciMount> {
             "mqueue",
             &["nosuid", "noexec", "nodev"],
         ),
-    ];
+    ]);
     if plan.namespaces.contains(&Namespace::Net) {
         defaults.push(mount(
             "/sys",
