@@ -116,7 +116,7 @@ fn v2_plumbing_inside_the_private_namespace() {
         SandboxCgroup::create(&name, &CgroupLimits::default(), &CgroupOptions::default()).unwrap();
     assert_eq!(cgroup.version(), CgroupVersion::V2);
     let dir = mount.join(&name);
-    assert_eq!(cgroup.paths(), [dir.clone()]);
+    assert_eq!(cgroup.paths(), std::slice::from_ref(&dir));
     let mut workload = Command::new("/bin/sh")
         .args(["-c", "read _ && exec sleep 60"])
         .stdin(Stdio::piped())

@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sbx_executor::cgroup::{CgroupOptions, CgroupStats};
+use sbx_executor::cgroup::{CgroupOptions, CgroupStats, SandboxCgroup};
 use sbx_executor::{ApplyError, ApplyOptions};
 use sbx_plan::Plan;
 
@@ -78,12 +78,20 @@ pub fn run(args: Args) -> ExitCode {
             parent: args.cgroup_parent.clone(),
         },
         verbose: args.verbose,
-        stats: args.stats,
+        // Always read: the OOM report below needs it; printed with --stats.
+        stats: true,
     };
     let launch = match sbx_executor::preflight(&plan, &options) {
         Ok(launch) => launch,
         Err(e) => return failed(&e),
     };
+    // Limits that apply but may not take effect (an io weight on disks
+    // that ignore it): said before the workload starts.
+    if let Ok(warnings) = SandboxCgroup::preflight_warnings(&plan.limits, &options.cgroup) {
+        for warning in warnings {
+            eprintln!("sbx: warning: {warning}");
+        }
+    }
     if args.dry_run {
         for step in sbx_executor::dry_run(&plan, &launch) {
             println!("{step}");
@@ -98,7 +106,12 @@ pub fn run(args: Args) -> ExitCode {
     };
     match sbx_executor::apply(&plan, &launch, &options, &report) {
         Ok(outcome) => {
-            if let Some(stats) = &outcome.stats {
+            if let Some(Ok(stats)) = &outcome.stats {
+                if let Some(line) = describe_oom(&plan, stats) {
+                    eprintln!("sbx: {line}");
+                }
+            }
+            if let Some(stats) = outcome.stats.as_ref().filter(|_| args.stats) {
                 match stats {
                     Ok(stats) => eprintln!("sbx: {}", describe_stats(stats)),
                     Err(e) => eprintln!("sbx: no cgroup statistics: {e}"),
@@ -131,6 +144,25 @@ fn failed(error: &ApplyError) -> ExitCode {
         }
     }
     ExitCode::from(error.exit_code())
+}
+
+/// The line that says the OOM killer ended processes of the sandbox (the
+/// workload's status is then 137 when it was the one killed).
+fn describe_oom(plan: &Plan, stats: &CgroupStats) -> Option<String> {
+    let kills = stats.oom_kills.filter(|&n| n > 0)?;
+    let what = if kills == 1 {
+        "a process".to_string()
+    } else {
+        format!("{kills} processes")
+    };
+    Some(match plan.limits.memory_max.and_then(|l| l.value()) {
+        Some(bytes) => format!(
+            "the OOM killer killed {what} of the sandbox: it reached its memory limit (`memory_max`, memory.max = {bytes} bytes)"
+        ),
+        None => format!(
+            "the OOM killer killed {what} of the sandbox: it reached the memory.max of a cgroup above it"
+        ),
+    })
 }
 
 fn describe_stats(stats: &CgroupStats) -> String {

@@ -395,6 +395,20 @@ impl SandboxCgroup {
         backend_for(host, layout, limits, options).map(|_| ())
     }
 
+    /// [`SandboxCgroup::preflight`], returning what does not stop the start
+    /// but may surprise (an io weight on disks that ignore it), for the CLI
+    /// to print before the sandbox starts. [`SandboxCgroup::warnings`] has
+    /// these and the ones found while creating.
+    pub fn preflight_warnings(
+        limits: &CgroupLimits,
+        options: &CgroupOptions,
+    ) -> Result<Vec<CgroupWarning>, CgroupError> {
+        let layout = CgroupLayout::detect()?;
+        let host = CgroupHost::real();
+        let backend = backend_for(&host, &layout, limits, options)?;
+        Ok(plan_warnings(&host, backend.version(), limits))
+    }
+
     /// Creates the cgroup named `name` (under the caller's own cgroup, or
     /// `options.parent`), writes every limit and reads each back. On any
     /// failure, what was created is removed before the error returns.
@@ -417,7 +431,8 @@ impl SandboxCgroup {
     ) -> Result<SandboxCgroup, CgroupError> {
         check_name(name)?;
         let mut backend = backend_for(&host, layout, limits, options)?;
-        let warnings = backend.create(name, limits)?;
+        let mut warnings = plan_warnings(&host, backend.version(), limits);
+        warnings.extend(backend.create(name, limits)?);
         Ok(SandboxCgroup {
             backend,
             host,
@@ -561,8 +576,25 @@ pub(crate) fn non_bfq_devices(host: &CgroupHost) -> Vec<(String, String)> {
     out
 }
 
+/// The warnings known before anything is created.
+fn plan_warnings(
+    host: &CgroupHost,
+    version: CgroupVersion,
+    limits: &CgroupLimits,
+) -> Vec<CgroupWarning> {
+    let extra = match version {
+        CgroupVersion::V1 => "",
+        CgroupVersion::V2 => " (or with io.cost enabled)",
+    };
+    limits
+        .io_weight
+        .and_then(|_| io_weight_warning(host, extra))
+        .into_iter()
+        .collect()
+}
+
 /// The warning for `io_weight` on hosts whose disks do not use bfq.
-pub(crate) fn io_weight_warning(host: &CgroupHost, extra: &str) -> Option<CgroupWarning> {
+fn io_weight_warning(host: &CgroupHost, extra: &str) -> Option<CgroupWarning> {
     let devices = non_bfq_devices(host);
     if devices.is_empty() {
         return None;

@@ -7,7 +7,7 @@ use sbx_plan::CgroupLimits;
 
 use crate::cgroup::convert::io_weight_to_bfq_weight;
 use crate::cgroup::fs::{CgroupDir, Readback};
-use crate::cgroup::{io_weight_warning, CgroupError, CgroupHost, CgroupWarning};
+use crate::cgroup::CgroupError;
 
 pub(super) const BFQ_WEIGHT: &str = "blkio.bfq.weight";
 
@@ -34,18 +34,14 @@ pub(super) fn check(
     Ok(())
 }
 
-pub(super) fn apply(
-    dir: &CgroupDir,
-    limits: &CgroupLimits,
-    host: &CgroupHost,
-) -> Result<Vec<CgroupWarning>, CgroupError> {
+/// The bfq weight; whether the disks use bfq is a warning of preflight.
+pub(super) fn apply(dir: &CgroupDir, limits: &CgroupLimits) -> Result<(), CgroupError> {
     let Some(weight) = limits.io_weight else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     if !dir.has(BFQ_WEIGHT) {
         return Err(no_bfq());
     }
     let bfq = io_weight_to_bfq_weight(weight);
-    dir.set(BFQ_WEIGHT, &bfq.to_string(), Readback::Weight(bfq))?;
-    Ok(io_weight_warning(host, "").into_iter().collect())
+    dir.set(BFQ_WEIGHT, &bfq.to_string(), Readback::Weight(bfq))
 }

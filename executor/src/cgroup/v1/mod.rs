@@ -162,7 +162,6 @@ impl V1Cgroup {
         member: &Member,
         dir: &CgroupDir,
         limits: &CgroupLimits,
-        warnings: &mut Vec<CgroupWarning>,
     ) -> Result<(), CgroupError> {
         for controller in &member.controllers {
             match controller.as_str() {
@@ -173,7 +172,7 @@ impl V1Cgroup {
                 }
                 "memory" => memory::apply(dir, limits, self.host.page_size)?,
                 "cpu" => cpu::apply(dir, limits)?,
-                "blkio" => warnings.extend(blkio::apply(dir, limits, &self.host)?),
+                "blkio" => blkio::apply(dir, limits)?,
                 "pids" => pids::apply(dir, limits)?,
                 _ => {}
             }
@@ -200,7 +199,6 @@ impl CgroupBackend for V1Cgroup {
         name: &str,
         limits: &CgroupLimits,
     ) -> Result<Vec<CgroupWarning>, CgroupError> {
-        let mut warnings = Vec::new();
         for member in self.members.clone() {
             let path = member.parent.join(name);
             if let Err(source) = self.host.fs.mkdir(&path) {
@@ -214,11 +212,12 @@ impl CgroupBackend for V1Cgroup {
             }
             let dir = CgroupDir::new(self.host.fs.clone(), path);
             self.dirs.push(dir.clone());
-            if let Err(cause) = self.fill(&member, &dir, limits, &mut warnings) {
+            if let Err(cause) = self.fill(&member, &dir, limits) {
                 return Err(backend::rolled_back(cause, &self.dirs, &self.host));
             }
         }
-        Ok(warnings)
+        // Every v1 warning is known at preflight.
+        Ok(Vec::new())
     }
 
     fn dirs(&self) -> &[CgroupDir] {

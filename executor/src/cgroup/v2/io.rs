@@ -6,15 +6,12 @@ use sbx_plan::CgroupLimits;
 
 use crate::cgroup::convert::io_weight_to_bfq_weight;
 use crate::cgroup::fs::{CgroupDir, Readback};
-use crate::cgroup::{io_weight_warning, CgroupError, CgroupHost, CgroupWarning};
+use crate::cgroup::CgroupError;
 
-pub(super) fn apply(
-    dir: &CgroupDir,
-    limits: &CgroupLimits,
-    host: &CgroupHost,
-) -> Result<Vec<CgroupWarning>, CgroupError> {
+/// Whether the disks honour it is a warning of preflight.
+pub(super) fn apply(dir: &CgroupDir, limits: &CgroupLimits) -> Result<(), CgroupError> {
     let Some(weight) = limits.io_weight else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let (cost, bfq) = (dir.has("io.weight"), dir.has("io.bfq.weight"));
     if !cost && !bfq {
@@ -31,7 +28,5 @@ pub(super) fn apply(
         let bfq = io_weight_to_bfq_weight(weight);
         dir.set("io.bfq.weight", &bfq.to_string(), Readback::Weight(bfq))?;
     }
-    Ok(io_weight_warning(host, " (or with io.cost enabled)")
-        .into_iter()
-        .collect())
+    Ok(())
 }

@@ -177,7 +177,7 @@ impl V2Cgroup {
         cpuset::apply(dir, limits)?;
         warnings.extend(memory::apply(dir, limits, &self.host)?);
         cpu::apply(dir, limits)?;
-        warnings.extend(io::apply(dir, limits, &self.host)?);
+        io::apply(dir, limits)?;
         pids::apply(dir, limits)?;
         Ok(warnings)
     }
