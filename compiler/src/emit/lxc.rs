@@ -195,12 +195,17 @@ fn process(
     } else {
         let words: Option<Vec<String>> = p.args.iter().map(|a| init_word(a)).collect();
         match words {
-            Some(words) => c.set("lxc.init.cmd", words.join(" ")),
+            Some(words) => {
+                // lxc-execute runs `execute.cmd` under its own init (as sbx
+                // apply does); lxc-start runs `init.cmd` as PID 1.
+                c.set("lxc.execute.cmd", words.join(" "));
+                c.set("lxc.init.cmd", words.join(" "));
+            }
             None => warnings.unsupported(
                 "cmd",
                 "process.args",
-                "an argument holds both quote characters, which `lxc.init.cmd` cannot say; give \
-                 the command to `lxc-execute -- CMD`",
+                "an argument holds both quote characters, which `lxc.execute.cmd` cannot say; \
+                 give the command to `lxc-execute -- CMD`",
             ),
         }
     }

@@ -1,6 +1,7 @@
-//! The emitted OCI bundle runs under `runc run` and `crun run` with
-//! `sbx-probe` as the workload in a busybox rootfs, and what the probe sees
-//! from inside is what the plan says: hostname, capability sets,
+//! The emitted configurations run for real with `sbx-probe` as the workload
+//! in a busybox rootfs: the OCI bundle under `runc run` and `crun run`, the
+//! LXC config under `lxc-execute`. What the probe sees from inside is what
+//! the plan says: hostname, capability sets,
 //! NoNewPrivs, rlimits, masked and read-only paths, a read-only root, and
 //! the memory and pids limits read back from the container's cgroup.
 //!
@@ -466,4 +467,72 @@ fn host_rootfs_bundle_runs_under(runtime: &str) {
         Some(Value::Bool(true)),
         "{runtime}: /run is a writable tmpfs"
     );
+}
+
+/// The emitted LXC config runs under `lxc-execute` (its `lxc.execute.cmd`),
+/// and the probe sees what the plan says, limits included (cgroup v1 keys
+/// on a v1 or hybrid host, v2 keys on a v2 host).
+#[test]
+fn lxc_config_runs_under_lxc_execute_as_the_plan_says() {
+    let test = "lxc_config_runs_under_lxc_execute_as_the_plan_says";
+    if !support::privileged(test) {
+        return;
+    }
+    if Command::new("lxc-execute").arg("--version").output().is_err() {
+        support::skip_missing(test, "`lxc-execute` is not installed (apt-get install lxc)");
+        return;
+    }
+    let probe = PathBuf::from(env!("CARGO_BIN_EXE_sbx-probe"));
+    let rootfs = match TestRootfs::busybox().and_then(|r| r.with_binary(&probe, "/sbx-probe")) {
+        Ok(rootfs) => rootfs,
+        Err(why) => {
+            support::skip_missing(test, &why);
+            return;
+        }
+    };
+    let plan = probe_plan(rootfs.path());
+    let cgroup = if Path::new("/sys/fs/cgroup/memory").is_dir() {
+        emit::CgroupVersion::V1
+    } else {
+        emit::CgroupVersion::V2
+    };
+    let emitted = emit::emit(&plan, EmitTarget::Lxc, &EmitOptions { cgroup }).expect("emits");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("probe.conf");
+    std::fs::write(&config, &emitted.files[0].contents).expect("write the config");
+    let mut command = Command::new("timeout");
+    command
+        .args(["60", "lxc-execute", "-n"])
+        .arg(format!("sbx-emit-lxc-{}", std::process::id()))
+        .arg("-P")
+        .arg(dir.path())
+        .arg("-f")
+        .arg(&config);
+    let pivots_before = lxc_pivots();
+    let stdout = run(command, "lxc-execute");
+    // LXC's monitor leaves an empty `lxc.pivot` cgroup in each hierarchy:
+    // remove those this run created, so nothing is left on the host.
+    for pivot in lxc_pivots() {
+        if !pivots_before.contains(&pivot) {
+            let _ = std::fs::remove_dir(&pivot);
+        }
+    }
+    check(&plan, &parse(&stdout), "lxc-execute");
+}
+
+/// Every `lxc.pivot` cgroup directory under /sys/fs/cgroup (v1 hierarchies
+/// and the v2 root).
+fn lxc_pivots() -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut found = Vec::new();
+    if root.join("lxc.pivot").is_dir() {
+        found.push(root.join("lxc.pivot"));
+    }
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let pivot = entry.path().join("lxc.pivot");
+        if pivot.is_dir() {
+            found.push(pivot);
+        }
+    }
+    found
 }
