@@ -774,3 +774,106 @@ fn mounts_do_not_propagate_to_a_host_whose_root_is_shared() {
     let report: Value = serde_json::from_str(read("report").lines().last().unwrap()).unwrap();
     succeeded(check(&report, 0));
 }
+
+#[test]
+fn rbind_ro_makes_the_submounts_read_only_too() {
+    let test = "rbind_ro_makes_the_submounts_read_only_too";
+    if !support::privileged(test) {
+        return;
+    }
+    // The host's /dev has submounts (/dev/shm, /dev/pts) on every machine
+    // this runs on: a source with a tree of mounts.
+    if !std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/dev/shm"))
+    {
+        support::skip_missing(test, "the host's /dev/shm is not a mount");
+        return;
+    }
+    let name = format!("sbx-rootfs-test-{}", std::process::id());
+    let recursive_target = format!("/tmp/rdev/shm/{name}");
+    let mut plan = host_plan(&["--write", &recursive_target, "--list", "/tmp/dev/shm"]);
+    plan.mounts = vec![
+        bind(
+            "/tmp/rdev",
+            Path::new("/dev"),
+            &[MountOption::Rbind, MountOption::Ro],
+        ),
+        bind("/tmp/dev", Path::new("/dev"), &[MountOption::Ro]),
+    ];
+    let output = apply(&plan);
+    let leaked = Path::new("/dev/shm").join(&name);
+    let wrote_through = leaked.exists();
+    let _ = std::fs::remove_file(&leaked);
+    let report = report(&output);
+    assert!(!wrote_through, "the rbind ro wrote to the host's /dev/shm");
+    assert_eq!(errno(check(&report, 0)), Some(EROFS));
+    let shm = mount_at(&report, "/tmp/rdev/shm");
+    assert!(has_option(shm, "options", "ro"), "{shm}");
+    // Without rbind, the submounts are not brought along.
+    assert!(!report["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mount_point"] == "/tmp/dev/shm"));
+}
+
+#[test]
+fn host_rootfs_in_a_user_namespace() {
+    let test = "host_rootfs_in_a_user_namespace";
+    if !support::privileged(test) {
+        return;
+    }
+    let range = sbx_plan::IdRange {
+        inside: 0,
+        outside: 100_000,
+        count: 65_536,
+    };
+    // With its own network namespace the sandbox gets a fresh sysfs; with
+    // the host's network the kernel refuses one, and the host's /sys is
+    // bound read-only instead.
+    for own_network in [true, false] {
+        let mut plan = host_plan(&[
+            "--write",
+            "/etc/sbx-must-not-exist",
+            "--write",
+            "/tmp/x",
+            "--list",
+            "/dev",
+            "--write",
+            "/sys/kernel/uevent_helper",
+            "--read",
+            "/dev/null",
+        ]);
+        plan.namespaces.push(Namespace::User);
+        plan.namespaces.sort();
+        if !own_network {
+            plan.namespaces.retain(|n| *n != Namespace::Net);
+            plan.network = Network::Host;
+        }
+        plan.idmap.uid = vec![range];
+        plan.idmap.gid = vec![range];
+        plan.console.pts = Some(4);
+        let report = report(&apply(&plan));
+        assert_eq!(report["uid_map"], serde_json::json!([[0, 100_000, 65_536]]));
+        assert_eq!(errno(check(&report, 0)), Some(EROFS));
+        succeeded(check(&report, 1));
+        assert_eq!(
+            succeeded(check(&report, 2))["entries"]
+                .as_array()
+                .unwrap()
+                .len(),
+            13,
+            "{}",
+            check(&report, 2)
+        );
+        assert_eq!(errno(check(&report, 3)), Some(EROFS));
+        succeeded(check(&report, 4));
+        let sys = mount_at(&report, "/sys");
+        assert!(has_option(sys, "options", "ro"), "{sys}");
+        let pts = mount_at(&report, "/dev/pts");
+        assert!(has_option(pts, "super_options", "max=4"), "{pts}");
+        assert!(has_option(mount_at(&report, "/"), "options", "ro"));
+    }
+}
