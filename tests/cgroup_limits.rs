@@ -15,6 +15,31 @@ use std::process::{Child, Command, Stdio};
 use sbx_executor::cgroup::{CgroupLayout, CgroupOptions, CgroupVersion, SandboxCgroup};
 use sbx_plan::{CgroupLimits, CpuQuota, Limit};
 
+/// Destroys the cgroup even when an assertion fails first, so that a
+/// failing test leaves nothing behind; `destroy` is the checked way.
+struct Cleanup(Option<SandboxCgroup>);
+
+impl Cleanup {
+    fn destroy(mut self) -> Result<(), sbx_executor::cgroup::CgroupError> {
+        self.0.take().unwrap().destroy()
+    }
+}
+
+impl std::ops::Deref for Cleanup {
+    type Target = SandboxCgroup;
+    fn deref(&self) -> &SandboxCgroup {
+        self.0.as_ref().unwrap()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(cgroup) = self.0.take() {
+            let _ = cgroup.destroy();
+        }
+    }
+}
+
 const SIGKILL: i32 = 9;
 
 fn unique(test: &str) -> String {
@@ -152,7 +177,9 @@ fn limits_are_in_force_while_the_workload_runs() {
         pids_max: Some(Limit::Value(64)),
         memory_high: None,
     };
-    let cgroup = SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap();
+    let cgroup = Cleanup(Some(
+        SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap(),
+    ));
     assert_eq!(cgroup.version(), CgroupVersion::V1);
     let mut workload = Workload::held("echo running && exec sleep 60");
     cgroup.attach(workload.pid()).unwrap();
@@ -229,7 +256,9 @@ fn a_workload_past_memory_max_is_oom_killed_and_reported() {
         memory_max: Some(Limit::Value(32 << 20)),
         ..CgroupLimits::default()
     };
-    let cgroup = SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap();
+    let cgroup = Cleanup(Some(
+        SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap(),
+    ));
     // dd fills a 128 MiB buffer from /dev/zero: every page is touched.
     let mut workload = Workload::held("exec dd if=/dev/zero of=/dev/null bs=128M count=1");
     cgroup.attach(workload.pid()).unwrap();
@@ -259,7 +288,9 @@ fn a_fork_loop_stops_at_pids_max() {
         pids_max: Some(Limit::Value(8)),
         ..CgroupLimits::default()
     };
-    let cgroup = SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap();
+    let cgroup = Cleanup(Some(
+        SandboxCgroup::create(&name, &limits, &CgroupOptions::default()).unwrap(),
+    ));
     // perl counts its own failed forks (a shell gives up at the first).
     let mut workload = Workload::held(
         "exec perl -e '$| = 1; my $failed = 0; for (1..20) { my $p = fork; if (!defined $p) { $failed++ } elsif ($p == 0) { sleep 60; exit 0 } } print \"forked \", 20 - $failed, \" failed $failed\\n\"; sleep 60'",

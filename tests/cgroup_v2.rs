@@ -22,6 +22,31 @@ use sbx_executor::cgroup::{
 };
 use sbx_plan::{CgroupLimits, Limit};
 
+/// Destroys the cgroup even when an assertion fails first, so that a
+/// failing test leaves nothing behind; `destroy` is the checked way.
+struct Cleanup(Option<SandboxCgroup>);
+
+impl Cleanup {
+    fn destroy(mut self) -> Result<(), sbx_executor::cgroup::CgroupError> {
+        self.0.take().unwrap().destroy()
+    }
+}
+
+impl std::ops::Deref for Cleanup {
+    type Target = SandboxCgroup;
+    fn deref(&self) -> &SandboxCgroup {
+        self.0.as_ref().unwrap()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(cgroup) = self.0.take() {
+            let _ = cgroup.destroy();
+        }
+    }
+}
+
 const INNER: &str = "v2_plumbing_inside_the_private_namespace";
 
 #[test]
@@ -114,6 +139,7 @@ fn v2_plumbing_inside_the_private_namespace() {
     // Without limits: create, attach, account, kill, remove.
     let cgroup =
         SandboxCgroup::create(&name, &CgroupLimits::default(), &CgroupOptions::default()).unwrap();
+    let cgroup = Cleanup(Some(cgroup));
     assert_eq!(cgroup.version(), CgroupVersion::V2);
     let dir = mount.join(&name);
     assert_eq!(cgroup.paths(), std::slice::from_ref(&dir));
