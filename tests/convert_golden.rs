@@ -1,0 +1,114 @@
+//! Golden tests: each small foreign file under `tests/fixtures/convert/`
+//! (one per construct family and format) converts to the snapshotted
+//! profile and warnings. Each profile also passes `sbx check`, and
+//! `sbx fmt` leaves it unchanged (convert -> fmt is stable).
+
+mod convert_support;
+
+use std::path::Path;
+
+use convert_support::*;
+
+fn golden(path: &Path) {
+    let name = path
+        .strip_prefix(fixtures())
+        .expect("under the fixtures")
+        .to_string_lossy()
+        .to_string();
+    let conversion = sbx_compiler::import::convert(&[input(&name, path)]);
+    let text = profile_text(&conversion);
+    let errors = check_errors(&format!("{name}.sbx"), &text);
+    assert!(
+        errors.is_empty(),
+        "{name}: the profile fails check:\n{errors}\n{text}"
+    );
+    assert_eq!(
+        reformat(&name, &text).as_deref(),
+        Ok(text.as_str()),
+        "{name}: fmt changes the converted profile"
+    );
+    let (warnings, comments) = untranslated_counts(&conversion, &text);
+    assert!(
+        comments >= warnings,
+        "{name}: {warnings} warnings, {comments} comments"
+    );
+    let report = format!(
+        "{text}\n---- warnings ----\n{}",
+        render(&conversion.diagnostics, &conversion.sources)
+    );
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn lxc_configs() {
+    insta::glob!("fixtures/convert", "lxc/*.conf", |path| golden(path));
+}
+
+#[test]
+fn systemd_units() {
+    insta::glob!("fixtures/convert", "systemd/*", |path| golden(path));
+}
+
+#[test]
+fn dockerfiles() {
+    insta::glob!("fixtures/convert", "dockerfile/*", |path| golden(path));
+}
+
+/// A Dockerfile, the systemd unit that runs it and its LXC network config
+/// merge into one profile, in command-line order.
+#[test]
+fn merged_inputs() {
+    let conversion = convert_fixtures(&[
+        "merge/app.Dockerfile",
+        "merge/app.service",
+        "merge/net.conf",
+    ]);
+    let text = profile_text(&conversion);
+    let errors = check_errors("merged.sbx", &text);
+    assert!(
+        errors.is_empty(),
+        "the merged profile fails check:\n{errors}\n{text}"
+    );
+    // The unit's `docker run` is the launcher, not the workload.
+    assert!(text.contains("cmd ") && text.contains("gunicorn"), "{text}");
+    assert!(!text.contains("\"/usr/bin/docker\""), "{text}");
+    // A value set by two inputs: the later one wins, with a warning.
+    assert!(conversion
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "sbx::convert::merge-conflict" && d.message.contains("`user`")));
+    let report = format!(
+        "{text}\n---- warnings ----\n{}",
+        render(&conversion.diagnostics, &conversion.sources)
+    );
+    insta::assert_snapshot!(report);
+}
+
+/// Formulas are applied as MAPPING.md gives them, and the comment names the
+/// formula and the original value.
+#[test]
+fn formulas_are_commented() {
+    let text = profile_text(&convert_fixtures(&["systemd/legacy.service"]));
+    assert_eq!(
+        value_of(&text, "cpu.weight").as_deref(),
+        Some("146"),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(&text, "io.weight").as_deref(),
+        Some("100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CPUShares=1500 -> cpu.weight 146 (systemd: shares*100/1024)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("BlockIOWeight=500 -> io.weight 100 (systemd: blkio*100/500)"),
+        "{text}"
+    );
+    let lxc = profile_text(&convert_fixtures(&["lxc/legacy.conf"]));
+    // LXC is a container runtime: the OCI runtimes' conversion applies.
+    assert!(lxc.contains("cpu.shares=1500 -> cpu.weight 136"), "{lxc}");
+    assert!(lxc.contains("blkio.weight=500 -> io.weight 4950"), "{lxc}");
+}
