@@ -72,6 +72,17 @@ pub fn oci_shares_for_weight(weight: u64) -> u64 {
     systemd_weight_to_shares(weight).clamp(lo, hi.max(lo))
 }
 
+/// The smallest `cpu.shares` that systemd's conversion
+/// ([`systemd_shares_to_weight`]) reads back as `weight`: the exact inverse
+/// used for LXC's v1 keys. systemd's own inverse truncates and does not
+/// round-trip (weight 146 → 1495 → 145; this gives 1496 → 146).
+pub fn shares_for_systemd_weight(weight: u64) -> u64 {
+    let weight = weight.clamp(WEIGHT_MIN, WEIGHT_MAX);
+    (weight * SHARES_DEFAULT)
+        .div_ceil(100)
+        .clamp(SHARES_MIN, SHARES_MAX)
+}
+
 /// systemd's `CPUShares=` to `CPUWeight=` (`cgroup_cpu_shares_to_weight`).
 pub fn systemd_shares_to_weight(shares: u64) -> u64 {
     (shares * 100 / SHARES_DEFAULT).clamp(WEIGHT_MIN, WEIGHT_MAX)
@@ -197,6 +208,25 @@ mod tests {
         // The seed example: CPUShares=1500 is weight 146, back to 1495.
         assert_eq!(systemd_shares_to_weight(1500), 146);
         assert_eq!(systemd_weight_to_shares(146), 1495);
+    }
+
+    #[test]
+    fn shares_for_systemd_weight_round_trips() {
+        for weight in WEIGHT_MIN..=WEIGHT_MAX {
+            let shares = shares_for_systemd_weight(weight);
+            assert_eq!(systemd_shares_to_weight(shares), weight, "weight {weight}");
+            assert!(shares >= systemd_weight_to_shares(weight));
+        }
+        assert_eq!(shares_for_systemd_weight(100), 1024);
+        assert_eq!(shares_for_systemd_weight(146), 1496);
+        for (shares, systemd, _, _) in SHARES_TABLE {
+            if shares <= 10_000 * 1024 / 100 && shares > 2 {
+                assert_eq!(
+                    systemd_shares_to_weight(shares_for_systemd_weight(systemd)),
+                    systemd
+                );
+            }
+        }
     }
 
     #[test]

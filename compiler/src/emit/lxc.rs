@@ -1,7 +1,8 @@
 //! The plan as an LXC container config with the current key names (LXC
 //! 3.0 and later; tested with liblxc 5.0). Limits go to `lxc.cgroup2.*` by default
-//! and to `lxc.cgroup.*` with [`CgroupVersion::V1`], converted with
-//! systemd's formulas (the convention LXC users share).
+//! and to `lxc.cgroup.*` with [`CgroupVersion::V1`], converted by
+//! systemd's formulas (the convention LXC users share), taking the value
+//! that systemd's formula reads back as the plan's weight.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -601,7 +602,7 @@ fn cgroup(plan: &Plan, version: CgroupVersion, c: &mut Config, warnings: &mut Wa
             if let Some(w) = l.cpu_weight {
                 lines.push((
                     "cpu.shares",
-                    convert::systemd_weight_to_shares(w).to_string(),
+                    convert::shares_for_systemd_weight(w).to_string(),
                 ));
             }
             if let Some(q) = l.cpu_quota {
