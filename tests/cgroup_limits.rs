@@ -5,14 +5,16 @@
 //! memory_max, a fork loop stopped at pids_max, and nothing left behind.
 //! `cgroup_apply.rs` does the same through `sbx apply`.
 
+mod cgroup_support;
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use sbx_executor::cgroup::{CgroupLayout, CgroupOptions, CgroupVersion, SandboxCgroup};
+use cgroup_support::{dir_of, dirs_from, leftovers, on_v1_host, read};
+use sbx_executor::cgroup::{CgroupOptions, CgroupVersion, SandboxCgroup};
 use sbx_plan::{CgroupLimits, CpuQuota, Limit};
 
 /// Destroys the cgroup even when an assertion fails first, so that a
@@ -41,6 +43,12 @@ impl Drop for Cleanup {
 }
 
 const SIGKILL: i32 = 9;
+
+/// The workload's cgroup directories, from its own /proc/PID/cgroup.
+fn cgroup_dirs_of(pid: i32) -> Vec<(String, PathBuf)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    dirs_from(&text.lines().map(str::to_string).collect::<Vec<_>>())
+}
 
 fn unique(test: &str) -> String {
     format!("sbx-test-{test}-{}", std::process::id())
@@ -84,82 +92,9 @@ impl Workload {
     }
 }
 
-/// The workload's cgroup directories, from its own /proc/PID/cgroup and
-/// the mounts: (controllers, directory).
-fn cgroup_dirs_of(pid: i32) -> Vec<(String, PathBuf)> {
-    let layout = CgroupLayout::detect().unwrap();
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
-        let first = controllers.split(',').next().unwrap();
-        if let Some(h) = layout.v1_hierarchy(first) {
-            out.push((
-                controllers.to_string(),
-                h.mount_point.join(path.trim_start_matches('/')),
-            ));
-        }
-    }
-    out
-}
-
-fn dir_of(dirs: &[(String, PathBuf)], controller: &str) -> PathBuf {
-    dirs.iter()
-        .find(|(c, _)| c.split(',').any(|c| c == controller))
-        .unwrap_or_else(|| panic!("the workload is in no `{controller}` cgroup: {dirs:?}"))
-        .1
-        .clone()
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .trim()
-        .to_string()
-}
-
-/// Every directory called `name` in any mounted hierarchy.
-fn leftovers(name: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, name: &str, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                let path = entry.path();
-                if entry.file_name() == name {
-                    out.push(path.clone());
-                }
-                walk(&path, name, out);
-            }
-        }
-    }
-    let layout = CgroupLayout::detect().unwrap();
-    let mut out = Vec::new();
-    for h in &layout.v1 {
-        walk(&h.mount_point, name, &mut out);
-    }
-    if let Some(v2) = &layout.v2 {
-        walk(&v2.mount_point, name, &mut out);
-    }
-    out
-}
-
-fn on_v1_host(test: &str) -> bool {
-    let layout = CgroupLayout::detect().unwrap();
-    if layout.v1_hierarchy("memory").is_none() {
-        support::skip_missing(test, "this host has no cgroup v1 memory hierarchy");
-        return false;
-    }
-    true
-}
-
 #[test]
 fn limits_are_in_force_while_the_workload_runs() {
-    if !support::privileged("limits_are_in_force_while_the_workload_runs")
-        || !on_v1_host("limits_are_in_force_while_the_workload_runs")
-    {
+    if !on_v1_host("limits_are_in_force_while_the_workload_runs") {
         return;
     }
     let name = unique("running");
@@ -246,9 +181,7 @@ fn limits_are_in_force_while_the_workload_runs() {
 
 #[test]
 fn a_workload_past_memory_max_is_oom_killed_and_reported() {
-    if !support::privileged("a_workload_past_memory_max_is_oom_killed_and_reported")
-        || !on_v1_host("a_workload_past_memory_max_is_oom_killed_and_reported")
-    {
+    if !on_v1_host("a_workload_past_memory_max_is_oom_killed_and_reported") {
         return;
     }
     let name = unique("oom");
@@ -278,9 +211,7 @@ fn a_workload_past_memory_max_is_oom_killed_and_reported() {
 
 #[test]
 fn a_fork_loop_stops_at_pids_max() {
-    if !support::privileged("a_fork_loop_stops_at_pids_max")
-        || !on_v1_host("a_fork_loop_stops_at_pids_max")
-    {
+    if !on_v1_host("a_fork_loop_stops_at_pids_max") {
         return;
     }
     let name = unique("pids");
@@ -321,9 +252,7 @@ fn a_fork_loop_stops_at_pids_max() {
 
 #[test]
 fn a_limit_this_host_cannot_apply_fails_closed_with_nothing_left() {
-    if !support::privileged("a_limit_this_host_cannot_apply_fails_closed_with_nothing_left")
-        || !on_v1_host("a_limit_this_host_cannot_apply_fails_closed_with_nothing_left")
-    {
+    if !on_v1_host("a_limit_this_host_cannot_apply_fails_closed_with_nothing_left") {
         return;
     }
     let name = unique("refused");

@@ -3,13 +3,15 @@
 //! that the layout detected is "unified". Only the controllers the v2
 //! hierarchy has here (hugetlb) exist there, so this proves the plumbing:
 //! detect, create, attach, read back what exists, refuse a limit whose
-//! controller is missing (fail closed, nothing left), kill, remove.
+//! controller is missing (fail closed, nothing left), kill, remove; then
+//! the same through the real `sbx apply`.
 //!
 //! The outer test re-runs this test binary under
 //! `unshare --mount --propagation private`, with the inner test selected;
 //! the inner one is `#[ignore]`d so that a plain run never mounts anything
 //! in the host's own mount namespace.
 
+mod cgroup_support;
 mod support;
 
 use std::io::Write;
@@ -17,6 +19,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use cgroup_support::{apply, plan};
 use sbx_executor::cgroup::{
     CgroupError, CgroupLayout, CgroupOptions, CgroupVersion, LayoutKind, SandboxCgroup,
 };
@@ -172,4 +175,48 @@ fn v2_plumbing_inside_the_private_namespace() {
         "{status:?} (cgroup.kill: {kill_file})"
     );
     assert!(!dir.exists(), "{} is left", dir.display());
+
+    // The real `sbx apply` on this unified layout: its own cgroup, found by
+    // the workload in its /proc/self/cgroup, accounted, then removed.
+    let output = apply(
+        &plan(&["/bin/cat", "/proc/self/cgroup"], CgroupLimits::default()),
+        &["--stats"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let sandbox = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("0::/"))
+        .unwrap_or_else(|| panic!("no v2 line in {stdout}"));
+    assert!(sandbox.starts_with("sbx-"), "{stdout}");
+    assert!(!mount.join(sandbox).exists(), "{sandbox} is left");
+    let stats = stderr
+        .lines()
+        .find(|l| l.starts_with("sbx: cgroup: "))
+        .unwrap_or_else(|| panic!("no stats in {stderr}"));
+    assert!(
+        stats.contains("memory peak - bytes"),
+        "no memory controller: {stats}"
+    );
+    assert!(!stats.contains("cpu - us"), "cpu.stat is read: {stats}");
+    // And a limit it cannot apply here stops the start, changing nothing.
+    let before: Vec<_> = std::fs::read_dir(&mount)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let output = apply(&plan(&["/bin/true"], memory), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("`memory_max`") && stderr.contains("cgroup.controllers"),
+        "{stderr}"
+    );
+    let after: Vec<_> = std::fs::read_dir(&mount)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(before, after);
 }
