@@ -310,12 +310,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::map
         | Rule::ipv4
         | Rule::ipv6
-        | Rule::port
-        | Rule::size
-        | Rule::duration
-        | Rule::percent
-        | Rule::integer
-        | Rule::boolean
+        | Rule::number
         | Rule::word
         | Rule::bad_value => "a value",
         _ => return None,
@@ -818,7 +813,7 @@ impl Builder {
             .find(|p| p.as_rule() == Rule::value)
             .expect("assignment has a value");
         let value = self.value(value_pair, moved);
-        if key.dotted() == "include" {
+        if key.parts.len() == 1 && key.parts[0].node == "include" {
             self.error(
                 code::INCLUDE_SYNTAX,
                 key.span,
@@ -916,26 +911,21 @@ impl Builder {
                 ValueKind::Map(entries)
             }
             Rule::ipv4 | Rule::ipv6 => ValueKind::Address(token.as_str().to_string()),
-            Rule::port => self.port(token),
-            Rule::size => self.size(token),
-            Rule::duration => self.duration(token),
-            Rule::percent => {
-                let number = token.into_inner().next().expect("percent has a number");
-                ValueKind::Percent(DecimalLit {
-                    text: number.as_str().to_string(),
-                })
-            }
-            Rule::integer => self.integer(token),
-            Rule::boolean => {
-                let word = token.as_str();
-                ValueKind::Bool(BoolLit {
-                    value: matches!(word, "true" | "yes" | "on"),
+            Rule::number => self.number(token),
+            Rule::word => match token.as_str() {
+                word @ ("true" | "yes" | "on") => ValueKind::Bool(BoolLit {
+                    value: true,
                     word: word.to_string(),
-                })
-            }
-            Rule::word => ValueKind::Word(token.as_str().to_string()),
+                }),
+                word @ ("false" | "no" | "off") => ValueKind::Bool(BoolLit {
+                    value: false,
+                    word: word.to_string(),
+                }),
+                word => ValueKind::Word(word.to_string()),
+            },
             _ => {
-                self.bad_value(&token);
+                let span = self.span(&token);
+                self.bad_value(span, token.as_str());
                 ValueKind::Word(token.as_str().to_string())
             }
         };
@@ -968,8 +958,7 @@ impl Builder {
         }
     }
 
-    fn bad_value(&mut self, token: &Pair<'_, Rule>) {
-        let text = token.as_str();
+    fn bad_value(&mut self, span: Span, text: &str) {
         let help = if text.starts_with('-') && text[1..].starts_with(|c: char| c.is_ascii_digit()) {
             "numbers are unsigned".to_string()
         } else if text.starts_with(|c: char| c.is_ascii_digit()) {
@@ -988,7 +977,6 @@ impl Builder {
                 text.replace('\\', "\\\\").replace('"', "\\\"")
             )
         };
-        let span = self.span(token);
         self.error(
             code::BAD_VALUE,
             span,
@@ -998,21 +986,63 @@ impl Builder {
         );
     }
 
-    fn port(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+    /// An integer, size, duration, percentage or port: told apart by the
+    /// suffix after the digits.
+    fn number(&mut self, token: Pair<'_, Rule>) -> ValueKind {
+        let span = self.span(&token);
+        let text = token.as_str();
         let mut inner = token.into_inner();
-        let number_pair = inner.next().expect("port has a number");
-        let protocol = match inner.next().map(|p| p.as_str()) {
-            Some("udp") => Protocol::Udp,
-            _ => Protocol::Tcp,
+        let digits = inner.next().expect("a number has digits");
+        let suffix = inner.next();
+        let radix = match digits.as_rule() {
+            Rule::hex_int => Some((Radix::Hex, 16)),
+            Rule::oct_int => Some((Radix::Octal, 8)),
+            _ => None,
         };
-        let number = self.decimal_u64(&number_pair);
-        ValueKind::Port(PortLit { number, protocol })
+        if let Some((radix, base)) = radix {
+            let value = u64::from_str_radix(&digits.as_str()[2..], base).unwrap_or_else(|_| {
+                self.overflow(span, text);
+                0
+            });
+            return ValueKind::Integer(IntegerLit { value, radix });
+        }
+        let has_fraction = digits.as_str().contains('.');
+        let number = DecimalLit {
+            text: digits.as_str().to_string(),
+        };
+        let Some(suffix) = suffix else {
+            if has_fraction {
+                self.bad_value(span, text);
+                return ValueKind::Word(text.to_string());
+            }
+            let value = self.decimal_u64(span, text);
+            return ValueKind::Integer(IntegerLit {
+                value,
+                radix: Radix::Decimal,
+            });
+        };
+        match suffix.as_rule() {
+            Rule::size_unit => self.size(span, text, number, suffix.as_str()),
+            Rule::duration_unit => self.duration(span, text, number, suffix.as_str()),
+            Rule::percent_sign => ValueKind::Percent(number),
+            _ => {
+                if has_fraction {
+                    self.bad_value(span, text);
+                    return ValueKind::Word(text.to_string());
+                }
+                let digits_span = self.span(&digits);
+                let number = self.decimal_u64(digits_span, digits.as_str());
+                let protocol = match suffix.as_str() {
+                    "udp" => Protocol::Udp,
+                    _ => Protocol::Tcp,
+                };
+                ValueKind::Port(PortLit { number, protocol })
+            }
+        }
     }
 
     /// A decimal integer: no leading zero, fits in 64 bits.
-    fn decimal_u64(&mut self, pair: &Pair<'_, Rule>) -> u64 {
-        let text = pair.as_str();
-        let span = self.span(pair);
+    fn decimal_u64(&mut self, span: Span, text: &str) -> u64 {
         if text.len() > 1 && text.starts_with('0') {
             let trimmed = text.trim_start_matches('0');
             let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
@@ -1045,34 +1075,8 @@ impl Builder {
         );
     }
 
-    fn integer(&mut self, token: Pair<'_, Rule>) -> ValueKind {
-        let digits = token.into_inner().next().expect("integer has digits");
-        let text = digits.as_str();
-        let (radix, value) = match digits.as_rule() {
-            Rule::hex_int => (Radix::Hex, u64::from_str_radix(&text[2..], 16).ok()),
-            Rule::oct_int => (Radix::Octal, u64::from_str_radix(&text[2..], 8).ok()),
-            _ => (Radix::Decimal, Some(self.decimal_u64(&digits))),
-        };
-        let value = value.unwrap_or_else(|| {
-            let span = self.span(&digits);
-            self.overflow(span, text);
-            0
-        });
-        ValueKind::Integer(IntegerLit { value, radix })
-    }
-
-    fn size(&mut self, token: Pair<'_, Rule>) -> ValueKind {
-        let span = self.span(&token);
-        let text = token.as_str().to_string();
-        let mut inner = token.into_inner();
-        let number = DecimalLit {
-            text: inner
-                .next()
-                .expect("size has a number")
-                .as_str()
-                .to_string(),
-        };
-        let unit = match inner.next().expect("size has a unit").as_str() {
+    fn size(&mut self, span: Span, text: &str, number: DecimalLit, unit: &str) -> ValueKind {
+        let unit = match unit {
             "K" => SizeUnit::K,
             "M" => SizeUnit::M,
             "G" => SizeUnit::G,
@@ -1112,18 +1116,8 @@ impl Builder {
         })
     }
 
-    fn duration(&mut self, token: Pair<'_, Rule>) -> ValueKind {
-        let span = self.span(&token);
-        let text = token.as_str().to_string();
-        let mut inner = token.into_inner();
-        let number = DecimalLit {
-            text: inner
-                .next()
-                .expect("duration has a number")
-                .as_str()
-                .to_string(),
-        };
-        let unit = match inner.next().expect("duration has a unit").as_str() {
+    fn duration(&mut self, span: Span, text: &str, number: DecimalLit, unit: &str) -> ValueKind {
+        let unit = match unit {
             "us" => DurationUnit::Us,
             "ms" => DurationUnit::Ms,
             "s" => DurationUnit::S,
@@ -1243,6 +1237,9 @@ fn whole_part_overflows(number: &DecimalLit, multiplier: u64) -> bool {
 /// Decodes escapes. With `report`, bad escapes become errors at their
 /// offset (`base` is the offset of `raw` in the source).
 fn unescape(raw: &str, mut report: Option<(&mut Builder, usize)>) -> String {
+    if !raw.contains('\\') {
+        return raw.to_string();
+    }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
