@@ -124,6 +124,18 @@ pub fn systemd_io_to_blkio(io: u64) -> u64 {
     (io * 500 / 100).clamp(BLKIO_MIN, BLKIO_MAX)
 }
 
+/// systemd's `IOWeight=` to `blkio.bfq.weight` / `io.bfq.weight` (1-1000,
+/// default 100; `BFQ_WEIGHT()` in cgroup-util.h): identity up to 100, then
+/// [100, 10000] linearly onto [100, 1000].
+pub fn systemd_io_to_bfq(io: u64) -> u64 {
+    let io = io.clamp(WEIGHT_MIN, WEIGHT_MAX);
+    if io <= 100 {
+        100 - (100 - io) * 99 / 99
+    } else {
+        100 + (io - 100) * 900 / 9900
+    }
+}
+
 /// A CPU quota as a percentage of one CPU, as systemd's `CPUQuota=` takes
 /// it (at most two decimals), and whether that percentage is exact; when
 /// not, the text is the nearest percentage with two decimals.
@@ -250,6 +262,20 @@ mod tests {
         let b = oci_blkio_for_io(100);
         assert_eq!(b, 20);
         assert_eq!(oci_blkio_to_io(b), 102);
+    }
+
+    #[test]
+    fn bfq_weight_is_systemds() {
+        for (io, bfq) in [
+            (1, 1),
+            (50, 50),
+            (100, 100),
+            (200, 109),
+            (1000, 181),
+            (10_000, 1000),
+        ] {
+            assert_eq!(systemd_io_to_bfq(io), bfq, "io {io}");
+        }
     }
 
     #[test]

@@ -616,19 +616,12 @@ fn cgroup(plan: &Plan, version: CgroupVersion, c: &mut Config, warnings: &mut Wa
                 lines.push(("cpuset.mems", mems.clone()));
             }
             if let Some(w) = l.io_weight {
-                let blkio = convert::systemd_io_to_blkio(w);
-                let back = convert::systemd_blkio_to_io(blkio);
-                if back != w {
-                    warnings.approximate(
-                        "limits.io.weight",
-                        "limits.io_weight",
-                        &format!(
-                            "v1 `blkio.weight` spans 10-1000: io.weight {w} becomes blkio.weight \
-                             {blkio}, which systemd reads back as io.weight {back}"
-                        ),
-                    );
-                }
-                lines.push(("blkio.weight", blkio.to_string()));
+                // Kernels since 5.0 have no `blkio.weight`; the v1 weight is
+                // BFQ's, converted as systemd and `sbx apply` convert it.
+                lines.push((
+                    "blkio.bfq.weight",
+                    convert::systemd_io_to_bfq(w).to_string(),
+                ));
             }
             if let Some(v) = l.pids_max {
                 lines.push(("pids.max", limit_text(v, "max")));
