@@ -132,7 +132,7 @@ pub enum RootfsError {
 
 /// A kernel call of a step of [`prepare`] failed.
 #[derive(Debug, thiserror::Error)]
-#[error("rootfs: {step}: {action}: {}{}{}", describe(*errno), hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default(), setting.as_deref().map(|s| format!(" (setting `{s}`{})", at(location))).unwrap_or_default())]
+#[error("rootfs: {step}: {}", self.detail())]
 pub struct StepError {
     pub step: Step,
     /// The call that failed, with its paths (`bind `/src` onto `/data``).
@@ -144,6 +144,25 @@ pub struct StepError {
     pub location: Option<String>,
     /// A likely fix, when the errno makes one clear.
     pub hint: Option<String>,
+}
+
+impl StepError {
+    /// The message without the step (`bind `/src` onto `/data`: no such
+    /// file or directory (setting `mounts.0`, web.sbx:7:1)`), for a caller
+    /// that names the step itself.
+    pub fn detail(&self) -> String {
+        let hint = self
+            .hint
+            .as_deref()
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+        let setting = self
+            .setting
+            .as_deref()
+            .map(|s| format!(" (setting `{s}`{})", at(&self.location)))
+            .unwrap_or_default();
+        format!("{}: {}{hint}{setting}", self.action, describe(self.errno))
+    }
 }
 
 impl RootfsError {
