@@ -1,5 +1,5 @@
 //! cgroup v1: one directory per mounted hierarchy the sandbox joins (the
-//! hierarchies its limits need, plus memory, cpu, cpuacct and pids for
+//! hierarchies its limits need, plus memory, cpuacct and pids for
 //! accounting when mounted), each under the caller's own cgroup in that
 //! hierarchy or under `--cgroup-parent`.
 
@@ -26,13 +26,11 @@ use super::{
     CgroupWarning, Controller,
 };
 
-/// The controllers joined for accounting (stats, OOM) even without limits.
-const ACCOUNTING: [Controller; 4] = [
-    Controller::Memory,
-    Controller::Cpu,
-    Controller::Cpuacct,
-    Controller::Pids,
-];
+/// The controllers joined for accounting (stats, OOM, finding every
+/// process at teardown) even without limits. Plain `cpu` accounts nothing
+/// that `cpuacct` does not, and each hierarchy joined costs a migration at
+/// attach (an RCU grace period on v1).
+const ACCOUNTING: [Controller; 3] = [Controller::Memory, Controller::Cpuacct, Controller::Pids];
 
 /// A hierarchy the sandbox joins.
 #[derive(Debug, Clone)]
