@@ -212,7 +212,10 @@ fn phys_moves_in_and_returns_under_its_name_on_exit() {
             !ip(&["-br", "link"]).contains("phys0"),
             "phys0 left the host"
         );
-        // The workload exits: the namespace must not take phys0 along.
+        // The workload renames it (it may, with CAP_NET_ADMIN), then exits:
+        // the namespace must not take phys0 along.
+        child.ip(&["link", "set", "eth5", "down"]);
+        child.ip(&["link", "set", "eth5", "name", "renamed"]);
         child.kill();
         unwind(journal);
         assert_eq!(link_snapshot(), before, "phys0 is back as it was");

@@ -63,6 +63,9 @@ impl<K: NetKernel> NetKernel for FailAfter<K> {
     fn link_exists(&self, side: Side, name: &str) -> Result<bool, KernelError> {
         self.inner.link_exists(side, name)
     }
+    fn link_index(&self, side: Side, name: &str) -> Result<u32, KernelError> {
+        self.inner.link_index(side, name)
+    }
     fn link_settings(&self, side: Side, name: &str) -> Result<LinkSettings, KernelError> {
         self.inner.link_settings(side, name)
     }
@@ -100,12 +103,12 @@ impl<K: NetKernel> NetKernel for FailAfter<K> {
     }
     fn move_to_host(
         &self,
-        name: &str,
+        index: u32,
         host_name: &str,
         settings: &LinkSettings,
     ) -> Result<(), KernelError> {
         self.gate()?;
-        self.inner.move_to_host(name, host_name, settings)
+        self.inner.move_to_host(index, host_name, settings)
     }
     fn delete_link(&self, side: Side, name: &str) -> Result<(), KernelError> {
         self.gate()?;

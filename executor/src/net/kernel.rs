@@ -97,6 +97,8 @@ pub struct BridgeState {
 pub trait NetKernel {
     /// Whether the interface exists.
     fn link_exists(&self, side: Side, name: &str) -> Result<bool, KernelError>;
+    /// The index of an interface, which stays the same when it is renamed.
+    fn link_index(&self, side: Side, name: &str) -> Result<u32, KernelError>;
     /// The MTU and hardware address of an interface.
     fn link_settings(&self, side: Side, name: &str) -> Result<LinkSettings, KernelError>;
     /// The bridge `name` on the host, `None` if there is none.
@@ -120,12 +122,13 @@ pub trait NetKernel {
     fn attach_to_bridge(&self, name: &str, bridge: &str) -> Result<(), KernelError>;
     /// Moves a host interface into the sandbox, keeping its name.
     fn move_into_sandbox(&self, name: &str) -> Result<(), KernelError>;
-    /// Moves a sandbox interface back to the host, where it is named
-    /// `host_name` and gets `settings` back (one message, so that the
-    /// name never has to be free inside the sandbox).
+    /// Moves the sandbox interface of index `index` back to the host, where
+    /// it is named `host_name` and gets `settings` back (one message, so
+    /// that the name never has to be free inside the sandbox). By index:
+    /// the workload may have renamed it.
     fn move_to_host(
         &self,
-        name: &str,
+        index: u32,
         host_name: &str,
         settings: &LinkSettings,
     ) -> Result<(), KernelError>;

@@ -184,6 +184,10 @@ impl NetKernel for Netlink {
         Ok(self.runtime.block_on(Self::find(handle, name))?.is_some())
     }
 
+    fn link_index(&self, side: Side, name: &str) -> Result<u32, KernelError> {
+        self.runtime.block_on(Self::index(self.handle(side), name))
+    }
+
     fn link_settings(&self, side: Side, name: &str) -> Result<LinkSettings, KernelError> {
         let handle = self.handle(side);
         let link = self
@@ -291,24 +295,27 @@ impl NetKernel for Netlink {
 
     fn move_to_host(
         &self,
-        name: &str,
+        index: u32,
         host_name: &str,
         settings: &LinkSettings,
     ) -> Result<(), KernelError> {
-        let host_netns = self.host_netns.as_raw_fd();
-        self.set(Side::Sandbox, name, |l| {
-            // The kernel moves first, then renames, then sets the rest,
-            // flags last.
-            let mut l = l.setns_by_fd(host_netns).name(host_name).mtu(settings.mtu);
-            if !settings.hwaddr.is_empty() {
-                l = l.address(settings.hwaddr.clone());
-            }
-            if settings.up {
-                l.up()
-            } else {
-                l.down()
-            }
-        })
+        // The kernel moves first, then renames, then sets the rest, flags
+        // last.
+        let mut message = LinkUnspec::new_with_index(index)
+            .setns_by_fd(self.host_netns.as_raw_fd())
+            .name(host_name)
+            .mtu(settings.mtu);
+        if !settings.hwaddr.is_empty() {
+            message = message.address(settings.hwaddr.clone());
+        }
+        message = if settings.up {
+            message.up()
+        } else {
+            message.down()
+        };
+        self.runtime
+            .block_on(self.sandbox.link().set(message.build()).execute())?;
+        Ok(())
     }
 
     fn delete_link(&self, side: Side, name: &str) -> Result<(), KernelError> {

@@ -130,10 +130,13 @@ fn create(
             step(kernel.move_into_sandbox(link), || {
                 format!("move `{link}` into the sandbox")
             })?;
+            // Its index inside, found before anything else can fail; should
+            // the look-up fail, the undo looks again by name.
+            let index = kernel.link_index(Side::Sandbox, link).ok();
             let k = Rc::clone(kernel);
             let (inside, original) = (name.to_string(), link.to_string());
             journal.record(format!("move `{link}` into the sandbox"), move || {
-                return_phys(k.as_ref(), &inside, &original, &settings)
+                return_phys(k.as_ref(), index, &inside, &original, &settings)
             });
         }
         NetKind::Empty => {}
@@ -142,19 +145,21 @@ fn create(
 }
 
 /// Gives a physical interface back to the host under its original name and
-/// settings, from wherever the setup stopped (renamed or not).
+/// settings, whatever it is called in the sandbox by now.
 fn return_phys(
     kernel: &dyn NetKernel,
+    index: Option<u32>,
     inside: &str,
     original: &str,
     settings: &super::kernel::LinkSettings,
 ) -> Result<(), String> {
-    let renamed = inside != original
-        && kernel
-            .link_exists(Side::Sandbox, inside)
-            .map_err(|e| e.to_string())?;
-    let current = if renamed { inside } else { original };
-    match kernel.move_to_host(current, original, settings) {
+    let index = match index {
+        Some(index) => Ok(index),
+        None => kernel
+            .link_index(Side::Sandbox, inside)
+            .or_else(|_| kernel.link_index(Side::Sandbox, original)),
+    };
+    match index.and_then(|index| kernel.move_to_host(index, original, settings)) {
         Ok(()) => Ok(()),
         Err(e) if e.is_no_device() => match kernel.link_exists(Side::Host, original) {
             Ok(true) => Ok(()),

@@ -21,7 +21,9 @@ struct Recorder {
 #[derive(Default)]
 struct Model {
     log: Vec<String>,
-    links: BTreeSet<(u8, String)>,
+    /// (side, name) -> index
+    links: BTreeMap<(u8, String), u32>,
+    next_index: u32,
     /// bridge -> (created by sbx, ports)
     bridges: BTreeMap<String, (bool, BTreeSet<String>)>,
     /// host veth end -> sandbox peer
@@ -46,7 +48,7 @@ impl Recorder {
     fn with_host_links(names: &[&str]) -> Recorder {
         let r = Recorder::default();
         for n in names {
-            r.state.borrow_mut().links.insert((0, n.to_string()));
+            r.add(Side::Host, n).unwrap();
         }
         r
     }
@@ -60,7 +62,7 @@ impl Recorder {
         self.state
             .borrow()
             .links
-            .iter()
+            .keys()
             .filter(|(s, _)| *s == k)
             .map(|(_, n)| n.clone())
             .collect()
@@ -75,7 +77,7 @@ impl Recorder {
             .state
             .borrow()
             .links
-            .contains(&(side_key(side), name.to_string()))
+            .contains_key(&(side_key(side), name.to_string()))
         {
             Ok(())
         } else {
@@ -84,30 +86,43 @@ impl Recorder {
     }
 
     fn add(&self, side: Side, name: &str) -> Result<(), KernelError> {
-        if !self
-            .state
-            .borrow_mut()
-            .links
-            .insert((side_key(side), name.to_string()))
-        {
+        let index = {
+            let mut s = self.state.borrow_mut();
+            s.next_index += 1;
+            s.next_index
+        };
+        self.put(side, name, index)
+    }
+
+    /// Puts the interface of `index` on `side` as `name` (a move, a rename).
+    fn put(&self, side: Side, name: &str, index: u32) -> Result<(), KernelError> {
+        let mut s = self.state.borrow_mut();
+        let key = (side_key(side), name.to_string());
+        if s.links.contains_key(&key) {
             return Err(KernelError::from_errno(libc::EEXIST));
         }
+        s.links.insert(key, index);
         Ok(())
     }
 
-    fn remove(&self, side: Side, name: &str) -> Result<(), KernelError> {
+    fn remove(&self, side: Side, name: &str) -> Result<u32, KernelError> {
         self.need(side, name)?;
-        self.state
+        Ok(self
+            .state
             .borrow_mut()
             .links
-            .remove(&(side_key(side), name.to_string()));
-        Ok(())
+            .remove(&(side_key(side), name.to_string()))
+            .expect("checked"))
     }
 }
 
 impl NetKernel for Recorder {
     fn link_exists(&self, side: Side, name: &str) -> Result<bool, KernelError> {
         Ok(self.need(side, name).is_ok())
+    }
+    fn link_index(&self, side: Side, name: &str) -> Result<u32, KernelError> {
+        self.need(side, name)?;
+        Ok(self.state.borrow().links[&(side_key(side), name.to_string())])
     }
     fn link_settings(&self, side: Side, name: &str) -> Result<LinkSettings, KernelError> {
         self.need(side, name)?;
@@ -175,21 +190,29 @@ impl NetKernel for Recorder {
     }
     fn move_into_sandbox(&self, name: &str) -> Result<(), KernelError> {
         self.note(format!("move {name} into sandbox"));
-        self.remove(Side::Host, name)?;
-        self.add(Side::Sandbox, name)
+        let index = self.remove(Side::Host, name)?;
+        self.put(Side::Sandbox, name, index)
     }
     fn move_to_host(
         &self,
-        name: &str,
+        index: u32,
         host_name: &str,
         settings: &LinkSettings,
     ) -> Result<(), KernelError> {
+        let name = self
+            .state
+            .borrow()
+            .links
+            .iter()
+            .find(|((side, _), i)| *side == 1 && **i == index)
+            .map(|((_, name), _)| name.clone())
+            .ok_or_else(|| KernelError::from_errno(libc::ENODEV))?;
         self.note(format!(
             "move {name} to host as {host_name} mtu {}",
             settings.mtu
         ));
-        self.remove(Side::Sandbox, name)?;
-        self.add(Side::Host, host_name)
+        self.remove(Side::Sandbox, &name)?;
+        self.put(Side::Host, host_name, index)
     }
     fn delete_link(&self, side: Side, name: &str) -> Result<(), KernelError> {
         self.note(format!("delete {} {name}", side_name(side)));
@@ -217,8 +240,8 @@ impl NetKernel for Recorder {
     }
     fn rename(&self, side: Side, name: &str, new_name: &str) -> Result<(), KernelError> {
         self.note(format!("rename {} {name} to {new_name}", side_name(side)));
-        self.remove(side, name)?;
-        self.add(side, new_name)
+        let index = self.remove(side, name)?;
+        self.put(side, new_name, index)
     }
     fn set_mtu(&self, side: Side, name: &str, mtu: u32) -> Result<(), KernelError> {
         self.note(format!("mtu {} {name} {mtu}", side_name(side)));
@@ -366,6 +389,19 @@ fn undo_tolerates_vanished_objects() {
     k.delete_link(Side::Host, "sbxab12-0").unwrap();
     assert!(journal.unwind().is_empty());
     assert_eq!(k.links(Side::Host), ["lower0", "phys0"]);
+}
+
+#[test]
+fn phys_comes_back_under_its_name_even_when_the_workload_renamed_it() {
+    let k = Recorder::with_host_links(&["lower0", "phys0"]);
+    let mut journal = ApplyJournal::new();
+    setup_with(Rc::new(k.clone()), &every_kind(), "ab12", &mut journal).unwrap();
+    k.rename(Side::Sandbox, "eth1", "renamed").unwrap();
+    assert!(journal.unwind().is_empty());
+    assert_eq!(k.links(Side::Host), ["lower0", "phys0"]);
+    assert!(k
+        .log()
+        .contains(&"move renamed to host as phys0 mtu 1500".to_string()));
 }
 
 #[test]
