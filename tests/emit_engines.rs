@@ -5,7 +5,7 @@
 //! NoNewPrivs, rlimits, masked and read-only paths, a read-only root, and
 //! the memory and pids limits read back from the container's cgroup.
 //!
-//! The same plan under `sbx apply` gives the same report as under runc
+//! The same plan under `sbx apply` gives the same report as under runc and crun
 //! (`oci_bundle_and_sbx_apply_agree`): the emitted bundle means what the
 //! profile means.
 //!
@@ -349,7 +349,7 @@ fn oci_bundle_and_sbx_apply_agree() {
     apply.arg("apply").arg(&plan_file);
     let applied = parse(&run(apply, "sbx apply"));
 
-    // Under runc, from the emitted bundle.
+    // Under runc and crun, from the emitted bundle.
     let emitted = emit::emit(&plan, EmitTarget::Oci, &EmitOptions::default()).expect("emits");
     let bundle = dir.path().join("bundle");
     std::fs::create_dir(&bundle).expect("mkdir");
@@ -358,21 +358,28 @@ fn oci_bundle_and_sbx_apply_agree() {
         &emitted.files[0].contents,
     )
     .expect("write the bundle");
-    let state = dir.path().join("runc-state");
-    let mut runc = Command::new("runc");
-    runc.arg("--root")
-        .arg(&state)
-        .args(["run", "--bundle"])
-        .arg(&bundle)
-        .arg(format!("{}-apply", container_id("runc")));
-    let ran = parse(&run(runc, "runc"));
-
-    assert_eq!(
-        comparable(&ran.report),
-        comparable(&applied.report),
-        "runc (left) and sbx apply (right) see the same sandbox"
-    );
-    assert_eq!(ran.memory_max, MEMORY_MAX.to_string(), "runc: memory limit");
+    for runtime in ["runc", "crun"] {
+        if Command::new(runtime).arg("--version").output().is_err() {
+            support::skip_missing(
+                test,
+                &format!("`{runtime}` is not installed (apt-get install {runtime})"),
+            );
+            continue;
+        }
+        let state = dir.path().join(format!("{runtime}-state"));
+        let id = format!("{}-apply", container_id(runtime));
+        let ran = parse(&run(runtime_run(runtime, &state, &bundle, &id), runtime));
+        assert_eq!(
+            comparable(&ran.report),
+            comparable(&applied.report),
+            "{runtime} (left) and sbx apply (right) see the same sandbox"
+        );
+        assert_eq!(
+            ran.memory_max,
+            MEMORY_MAX.to_string(),
+            "{runtime}: memory limit"
+        );
+    }
     assert_eq!(
         applied.memory_max,
         MEMORY_MAX.to_string(),
@@ -478,7 +485,11 @@ fn lxc_config_runs_under_lxc_execute_as_the_plan_says() {
     if !support::privileged(test) {
         return;
     }
-    if Command::new("lxc-execute").arg("--version").output().is_err() {
+    if Command::new("lxc-execute")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         support::skip_missing(test, "`lxc-execute` is not installed (apt-get install lxc)");
         return;
     }
