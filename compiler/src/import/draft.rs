@@ -222,73 +222,18 @@ pub(crate) struct Draft {
     pub merge: MergeLog,
 }
 
-/// The capabilities sbx gives a workload when a profile says nothing
-/// (LANGUAGE.md: podman's default set).
-pub(crate) const DEFAULT_CAPABILITIES: &[&str] = &[
-    "chown",
-    "dac_override",
-    "fowner",
-    "fsetid",
-    "kill",
-    "net_bind_service",
-    "setfcap",
-    "setgid",
-    "setpcap",
-    "setuid",
-    "sys_chroot",
-];
+/// How many capabilities there are (the compiler's list, by kernel number).
+pub(crate) const CAPABILITY_COUNT: usize = crate::capability::CAPABILITIES.len();
 
-/// Every Linux capability, by number (`capability.h`), without `CAP_`.
-pub(crate) const ALL_CAPABILITIES: &[&str] = &[
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
+/// The sbx spelling (lowercase, no `CAP_`) of capability number `n`.
+pub(crate) fn capability_by_number(n: usize) -> String {
+    crate::capability::CAPABILITIES[n].to_ascii_lowercase()
+}
 
 /// The sbx spelling of a capability name (`CAP_SYS_ADMIN`, `sys_admin`),
 /// if it is one.
-pub(crate) fn capability_name(text: &str) -> Option<&'static str> {
-    let lower = text.to_ascii_lowercase();
-    let bare = lower.strip_prefix("cap_").unwrap_or(&lower);
-    ALL_CAPABILITIES.iter().copied().find(|c| *c == bare)
+pub(crate) fn capability_name(text: &str) -> Option<String> {
+    crate::capability::number(text).map(capability_by_number)
 }
 
 impl Draft {
@@ -535,8 +480,10 @@ impl Draft {
         let words = |names: &[String]| {
             Value::synthetic(ValueKind::List(names.iter().map(|n| word(n)).collect()))
         };
-        let mut effective: Vec<String> =
-            DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+        let mut effective: Vec<String> = crate::capability::DEFAULT_SET
+            .iter()
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
         let mut add: Vec<String> = Vec::new();
         match &caps.policy {
             Some((CapPolicy::DefaultMinus(drop), _, input)) => {

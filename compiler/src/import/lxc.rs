@@ -849,9 +849,9 @@ fn unknown_key(ctx: &mut Ctx, line: &Line) {
 
 fn capability(ctx: &mut Ctx, line: &Line, name: &str) -> Option<String> {
     match capability_name(name) {
-        Some(c) => Some(c.to_string()),
+        Some(c) => Some(c),
         None => {
-            let help = match did_you_mean(name, super::draft::ALL_CAPABILITIES.iter().copied()) {
+            let help = match crate::capability::suggestion(name) {
                 Some(s) => format!("did you mean `{s}`? it is left out of the profile"),
                 None => "it is left out of the profile".to_string(),
             };

@@ -414,24 +414,18 @@ pub(crate) fn signal_name(number: u64) -> Option<&'static str> {
 }
 
 /// The sbx spelling of a signal given as a name (`SIGTERM`, `TERM`,
-/// `sigterm`) or a number (`15`); `None` if it is neither.
+/// `sigterm`, as the compiler reads them) or a number (`15`); `None` if it
+/// is neither.
 pub(crate) fn normalize_signal(text: &str) -> Option<String> {
     let t = text.trim();
     if let Ok(n) = t.parse::<u64>() {
         return signal_name(n).map(str::to_string);
     }
-    let upper = t.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    (1..=31)
-        .filter_map(signal_name)
-        .find(|s| *s == name)
-        .map(str::to_string)
-        .or_else(|| (name == "SIGIOT").then(|| "SIGABRT".to_string()))
-        .or_else(|| (name == "SIGPOLL").then(|| "SIGIO".to_string()))
+    match t.to_ascii_uppercase().trim_start_matches("SIG") {
+        "IOT" => Some("SIGABRT".to_string()),
+        "POLL" => Some("SIGIO".to_string()),
+        _ => crate::signal::canonical(t),
+    }
 }
 
 #[cfg(test)]

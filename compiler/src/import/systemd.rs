@@ -12,8 +12,8 @@ use std::path::Path;
 use sbx_grammar::ast::{Span, Value};
 
 use super::draft::{
-    boolean, capability_name, duration, entry, integer, octal, parse_binary_size, percent, size,
-    string, strings, word, CapPolicy, Draft, ALL_CAPABILITIES,
+    boolean, duration, entry, integer, octal, parse_binary_size, percent, size, string, strings,
+    word, CapPolicy, Draft, CAPABILITY_COUNT,
 };
 use super::{lines_with_offsets, normalize_signal, shorten, Ctx};
 use crate::suggest::did_you_mean;
@@ -967,23 +967,17 @@ fn capability_assignment(
     current: &mut Option<(u64, Span)>,
     initial: u64,
 ) {
-    let all = (1u64 << ALL_CAPABILITIES.len()) - 1;
+    let all = (1u64 << CAPABILITY_COUNT) - 1;
     let (invert, rest) = match a.value.strip_prefix('~') {
         Some(r) => (true, r),
         None => (false, a.value.as_str()),
     };
     let mut sum = 0u64;
     for name in rest.split_whitespace() {
-        match capability_name(name) {
-            Some(c) => {
-                let bit = ALL_CAPABILITIES
-                    .iter()
-                    .position(|x| *x == c)
-                    .expect("known");
-                sum |= 1 << bit;
-            }
+        match crate::capability::number(name) {
+            Some(bit) => sum |= 1 << bit,
             None => {
-                let help = match did_you_mean(name, ALL_CAPABILITIES.iter().copied()) {
+                let help = match crate::capability::suggestion(name) {
                     Some(s) => format!("did you mean `{s}`? it is left out"),
                     None => "it is left out".to_string(),
                 };
@@ -1007,11 +1001,9 @@ fn capability_assignment(
 }
 
 fn mask_names(mask: u64) -> Vec<String> {
-    ALL_CAPABILITIES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, c)| c.to_string())
+    (0..CAPABILITY_COUNT)
+        .filter(|i| mask & (1 << i) != 0)
+        .map(super::draft::capability_by_number)
         .collect()
 }
 
@@ -1563,7 +1555,7 @@ fn service_key(
             }
         }
         "CapabilityBoundingSet" => {
-            let all = (1u64 << ALL_CAPABILITIES.len()) - 1;
+            let all = (1u64 << CAPABILITY_COUNT) - 1;
             capability_assignment(ctx, a, &mut found.bounding, all);
         }
         "AmbientCapabilities" => capability_assignment(ctx, a, &mut found.ambient, 0),
@@ -2150,7 +2142,7 @@ fn finish(
 
     // capabilities
     if let Some((mask, span)) = found.bounding {
-        let all = (1u64 << ALL_CAPABILITIES.len()) - 1;
+        let all = (1u64 << CAPABILITY_COUNT) - 1;
         if mask != all {
             let missing = mask_names(all & !mask);
             let present = mask_names(mask);
@@ -2412,7 +2404,7 @@ mod tests {
         let mut ctx = Ctx::new(sbx_grammar::ast::SourceId(0), text, 0, "x.service");
         let assignments = parse(&mut ctx).expect("parses");
         let mut set = None;
-        let all = (1u64 << ALL_CAPABILITIES.len()) - 1;
+        let all = (1u64 << CAPABILITY_COUNT) - 1;
         for a in &assignments {
             capability_assignment(&mut ctx, a, &mut set, all);
         }
