@@ -19,6 +19,7 @@
 //! See docs/rootfs.md for what each kind of rootfs gives and why the steps
 //! come in this order.
 
+mod attrs;
 mod dev;
 mod path;
 mod preflight;

@@ -10,6 +10,7 @@ use sbx_plan::{Mount, MountKind, MountOption, Namespace, Plan, Rootfs};
 
 use crate::sys::{Errno, MntFlags, MountAttr, MsFlags, Sys, SysResult};
 
+use super::attrs::set_attrs;
 use super::dev::{self, HostDevices};
 use super::path::{ensure_mount_point, io_errno, resolve_in_root, MountPoint};
 use super::{location_of, RootfsError, Step, StepError};
@@ -235,7 +236,7 @@ pub(super) fn prepare<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<(), Rootf
     if plan.security.rootfs_readonly {
         let keys = ["security.rootfs_readonly".to_string()];
         run.step(Step::RootfsReadonly, Some(&keys), || {
-            sys.mount_setattr(Path::new("/"), false, MountAttr::RDONLY)
+            set_attrs(sys, Path::new("/"), false, MountAttr::RDONLY)
                 .map_err(Failure::at("make `/` read-only".into()))
         })?;
     }
@@ -324,16 +325,8 @@ fn bind_root<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<PathBuf, Failure> 
             // tree), before anything is mounted on it: the sandbox's own
             // mounts on top keep their own flags, and nothing below can
             // create a file on the host's disk.
-            sys.mount_setattr(&root, true, MountAttr::RDONLY)
-                .map_err(|errno| {
-                    let failure =
-                        Failure::new(format!("make `{}` read-only", root.display()), errno);
-                    if errno == Errno::ENOSYS {
-                        failure.with_hint("sbx needs Linux 5.12 or later (mount_setattr)")
-                    } else {
-                        failure
-                    }
-                })?;
+            set_attrs(sys, &root, true, MountAttr::RDONLY)
+                .map_err(Failure::at(format!("make `{}` read-only", root.display())))?;
             Ok(root)
         }
         Rootfs::Directory { path } => {
@@ -371,11 +364,10 @@ fn mount_sysfs<S: Sys + ?Sized>(sys: &S, root: &Path, host_sys: &Pinned) -> Resu
         .map_err(Failure::at(format!("create `{}`", target.display())))?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let read_only = |recursive| {
-        sys.mount_setattr(&target, recursive, MountAttr::RDONLY)
-            .map_err(Failure::at(format!(
-                "make `{}` read-only",
-                target.display()
-            )))
+        set_attrs(sys, &target, recursive, MountAttr::RDONLY).map_err(Failure::at(format!(
+            "make `{}` read-only",
+            target.display()
+        )))
     };
     match sys.mount(
         Some(Path::new("sysfs")),
@@ -396,7 +388,8 @@ fn mount_sysfs<S: Sys + ?Sized>(sys: &S, root: &Path, host_sys: &Pinned) -> Resu
                 "bind `/sys` onto `{}`",
                 target.display()
             )))?;
-            sys.mount_setattr(
+            set_attrs(
+                sys,
                 &target,
                 true,
                 MountAttr::NOSUID | MountAttr::NODEV | MountAttr::NOEXEC,
@@ -505,7 +498,7 @@ fn user_mount<S: Sys + ?Sized>(
             }
         }
         if attrs != MountAttr::NONE {
-            sys.mount_setattr(&target, recursive, attrs)
+            set_attrs(sys, &target, recursive, attrs)
                 .map_err(Failure::at(format!("apply options to `{destination}`")))?;
         }
         return Ok(());
@@ -549,7 +542,7 @@ fn user_mount<S: Sys + ?Sized>(
     )
     .map_err(Failure::at(format!("mount {fstype} on `{destination}`")))?;
     if late_read_only {
-        sys.mount_setattr(&target, false, MountAttr::RDONLY)
+        set_attrs(sys, &target, false, MountAttr::RDONLY)
             .map_err(Failure::at(format!("make `{destination}` read-only")))?;
     }
     Ok(())
@@ -571,7 +564,7 @@ fn readonly_path<S: Sys + ?Sized>(sys: &S, path: &str) -> Result<(), Failure> {
         None,
     )
     .map_err(Failure::at(format!("bind `{path}` onto itself")))?;
-    sys.mount_setattr(&target, true, MountAttr::RDONLY)
+    set_attrs(sys, &target, true, MountAttr::RDONLY)
         .map_err(Failure::at(format!("make `{path}` read-only")))
 }
 

@@ -808,3 +808,42 @@ fn a_read_only_host_mount_point_failure_says_how_to_fix_it() {
         "{message}"
     );
 }
+
+#[test]
+fn without_mount_setattr_each_mount_is_remounted_keeping_its_flags() {
+    let f = fixture();
+    let plan = full_plan(&f.root, &f.source);
+    let setattr_at = run(&plan)
+        .0
+        .position(
+            |c| matches!(c, SysCall::MountSetattr { path, .. } if path == Path::new("/proc/sys")),
+        )
+        .unwrap();
+    let sys = RecordingSys::failing_at(setattr_at, Errno::ENOSYS);
+    prepare(&plan, &sys).unwrap();
+    match &sys.calls()[setattr_at + 1] {
+        SysCall::Mount {
+            source: None,
+            target,
+            flags,
+            ..
+        } => {
+            assert_eq!(target, Path::new("/proc/sys"));
+            assert!(flags.contains(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY));
+            // The flags the mount has now are kept.
+            let now = nix::sys::statvfs::statvfs("/proc/sys").unwrap().flags();
+            for (fs, ms) in [
+                (nix::sys::statvfs::FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (nix::sys::statvfs::FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (nix::sys::statvfs::FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                (
+                    nix::sys::statvfs::FsFlags::ST_RELATIME,
+                    MsFlags::MS_RELATIME,
+                ),
+            ] {
+                assert_eq!(now.contains(fs), flags.contains(ms), "{fs:?}");
+            }
+        }
+        other => panic!("expected a bind remount, got {other:?}"),
+    }
+}
