@@ -757,6 +757,9 @@ impl Specifiers<'_> {
             },
             'p' if !u.prefix.is_empty() => u.prefix.clone(),
             'P' if !u.prefix.is_empty() => unescape_name(&u.prefix),
+            // A unit that is not a template has an empty instance.
+            'i' if u.instance.is_none() => String::new(),
+            'I' if u.instance.is_none() => String::new(),
             'i' => instance?,
             'I' => unescape_name(&instance?),
             'j' if !u.prefix.is_empty() => u.prefix.rsplit('-').next().unwrap_or("").to_string(),
@@ -1184,7 +1187,13 @@ fn service_key(
             }
         }
         "User" | "Group" | "Type" => {
-            if key == "Type" && !matches!(v, "simple" | "exec" | "oneshot" | "") {
+            if key == "Type" && v == "forking" {
+                untranslated(
+                    ctx,
+                    a,
+                    "the program forks into the background, and a sandbox ends when its main process exits; run the program in the foreground",
+                );
+            } else if key == "Type" && !matches!(v, "simple" | "exec" | "oneshot" | "") {
                 untranslated(ctx, a, untranslated_reason(key));
             }
         }
