@@ -61,8 +61,12 @@ fn relative(path: &str) -> String {
 }
 
 /// One word of `lxc.init.cmd`: LXC splits on blanks and honours single and
-/// double quotes (without escapes). `None` when the word holds both quotes.
+/// double quotes (without escapes). `None` when the word holds both quotes
+/// or a line break (a config value ends at the end of its line).
 fn init_word(word: &str) -> Option<String> {
+    if word.contains(['\n', '\r']) {
+        return None;
+    }
     let plain = !word.is_empty()
         && !word
             .chars()
@@ -205,8 +209,8 @@ fn process(
             None => warnings.unsupported(
                 "cmd",
                 "process.args",
-                "an argument holds both quote characters, which `lxc.execute.cmd` cannot say; \
-                 give the command to `lxc-execute -- CMD`",
+                "an argument holds both quote characters or a line break, which \
+                 `lxc.execute.cmd` cannot say; give the command to `lxc-execute -- CMD`",
             ),
         }
     }
@@ -223,7 +227,7 @@ fn process(
     }
     c.set("lxc.init.cwd", &p.cwd);
     for var in &p.env {
-        if var.value.contains('\n') {
+        if var.value.contains(['\n', '\r']) {
             warnings.unsupported(
                 &format!("env.{}", var.name),
                 "process.env",
