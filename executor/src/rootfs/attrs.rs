@@ -165,7 +165,9 @@ mod tests {
             eprintln!("skipped: needs root");
             return;
         }
-        let status = std::process::Command::new("unshare")
+        // Its output is kept out of this run's: the inner harness prints a
+        // summary line of its own.
+        let output = std::process::Command::new("unshare")
             .args(["--mount", "--propagation", "private"])
             .arg(std::env::current_exe().unwrap())
             .args([
@@ -174,9 +176,14 @@ mod tests {
                 "--test-threads=1",
             ])
             .env(INSIDE, "1")
-            .status()
+            .output()
             .expect("util-linux unshare runs");
-        assert!(status.success());
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     #[test]
