@@ -7,8 +7,9 @@
 //!
 //! Exit status: 0 when a profile was written (warnings allowed: each is
 //! also a comment in the profile), 1 when an input is not of its format
-//! (binary data, a unit without `[Service]`, an unterminated heredoc, ...),
-//! 2 for a usage error or a file that cannot be read or written.
+//! (binary data, a unit without `[Service]`, an unterminated heredoc, ...)
+//! or the profile written does not pass `sbx check` (a converter bug,
+//! reported), 2 for a usage error or a file that cannot be read or written.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -117,6 +118,20 @@ pub fn run(args: Args) -> ExitCode {
     }
     drop(stderr);
     let text = sbx_grammar::printer::print(profile);
+    // The profile must pass `sbx check`; if it does not, that is a bug of
+    // the converter, reported rather than hidden.
+    let check = sbx_compiler::compile_source("converted profile", &text);
+    let check_failed = check.has_errors();
+    if check_failed {
+        let mut stderr = std::io::stderr().lock();
+        for d in check.diagnostics.iter().filter(|d| d.is_error()) {
+            let _ = write!(stderr, "{}", d.render(&check.sources, color));
+        }
+        let _ = writeln!(
+            stderr,
+            "sbx: the converted profile does not pass `sbx check` (a bug in `sbx convert`): fix the lines above by hand"
+        );
+    }
     match &args.output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, &text) {
@@ -135,5 +150,9 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
-    ExitCode::SUCCESS
+    if check_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

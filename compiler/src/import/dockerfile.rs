@@ -68,6 +68,8 @@ struct State {
     shell: Vec<String>,
     shell_set: bool,
     workdir: String,
+    /// The `USER` in effect, for the `RUN` steps that follow.
+    user: Option<String>,
     cmd_set_in_stage: bool,
 }
 
@@ -192,6 +194,7 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
         shell: DEFAULT_SHELL.iter().map(|s| s.to_string()).collect(),
         shell_set: false,
         workdir: "/".to_string(),
+        user: None,
         cmd_set_in_stage: false,
     };
     let mut cmd: Option<(Command, Span)> = None;
@@ -939,6 +942,7 @@ fn instruction(
             if user.is_empty() {
                 return;
             }
+            state.user = Some(user.clone()).filter(|u| u != "root" && u != "0");
             let (u, g) = match user.split_once(':') {
                 Some((u, g)) => (u, Some(g)),
                 None => (user.as_str(), None),
@@ -1141,6 +1145,9 @@ fn run(ctx: &mut Ctx, draft: &mut Draft, state: &State, ins: &Instruction) {
     };
     if state.workdir != "/" {
         notes.push(format!("Docker runs it in WORKDIR {}", state.workdir));
+    }
+    if let Some(user) = &state.user {
+        notes.push(format!("Docker runs it as USER {user}"));
     }
     build_step(draft, "run", string(&script), ins.span, ctx.input, notes);
 }
