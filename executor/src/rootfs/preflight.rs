@@ -49,6 +49,14 @@ pub(super) fn check(plan: &Plan) -> Result<(), RootfsError> {
     for (index, volume) in plan.volumes.iter().enumerate() {
         let key = volume_key(plan, index);
         check_sandbox_path(plan, &key, volume)?;
+        if Path::new(volume) == Path::new("/") {
+            return Err(setting(
+                plan,
+                &key,
+                "a volume cannot replace the root `/`".into(),
+                "give the directory that holds the data (`/var/lib/db`)",
+            ));
+        }
         if host {
             check_host_mount_point(plan, &key, volume, &writable)?;
         }
@@ -147,6 +155,19 @@ pub(super) fn check(plan: &Plan) -> Result<(), RootfsError> {
         for path in paths {
             check_sandbox_path(plan, key, path)?;
         }
+    }
+    if let Some(root) = plan
+        .security
+        .masked_paths
+        .iter()
+        .find(|p| Path::new(p) == Path::new("/"))
+    {
+        return Err(setting(
+            plan,
+            "security.masked_paths",
+            format!("masking `{root}` would hide the whole root filesystem"),
+            "remove `/` from `masked_paths`",
+        ));
     }
 
     if let Some(pts) = plan.console.pts {

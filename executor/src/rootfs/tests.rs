@@ -685,6 +685,14 @@ fn preflight_refuses_what_it_cannot_build() {
             "(setting `volumes.0`)",
         ),
         (
+            Box::new(|p| p.volumes = vec!["/".into()]),
+            "a volume cannot replace the root `/`",
+        ),
+        (
+            Box::new(|p| p.security.masked_paths.push("/".into())),
+            "would hide the whole root filesystem",
+        ),
+        (
             Box::new(|p| p.console.pts = Some(0)),
             "`pts = 0` is out of range",
         ),
