@@ -1,4 +1,4 @@
-//! The emitted Pod manifests validate against the Kubernetes v1.37 Pod
+//! The emitted Pod manifests (hand-built plans and every shipped profile) validate against the Kubernetes v1.37 Pod
 //! schema (strict: unknown fields are errors), vendored under
 //! tests/schemas/ (see its README for where it comes from).
 
@@ -27,7 +27,7 @@ fn problems(validator: &jsonschema::Validator, yaml: &str) -> Vec<String> {
 fn every_emitted_pod_validates_against_the_pod_schema() {
     let validator = validator();
     let mut checked = 0;
-    for (name, plan) in emit_support::all() {
+    for (name, plan) in emit_support::all_with_profiles() {
         let emitted = emit::emit(&plan, EmitTarget::K8s, &EmitOptions::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         for file in &emitted.files {
@@ -41,7 +41,7 @@ fn every_emitted_pod_validates_against_the_pod_schema() {
             checked += 1;
         }
     }
-    assert_eq!(checked, emit_support::all().len());
+    assert_eq!(checked, emit_support::all_with_profiles().len());
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn every_emitted_config_is_read_by_liblxc() {
     let mut checked = 0;
     for cgroup in [CgroupVersion::V2, CgroupVersion::V1] {
         let options = EmitOptions { cgroup };
-        for (name, plan) in emit_support::all() {
+        for (name, plan) in emit_support::all_with_profiles() {
             let Ok(emitted) = emit::emit(&plan, EmitTarget::Lxc, &options) else {
                 continue;
             };

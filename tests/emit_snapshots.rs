@@ -5,6 +5,8 @@
 mod emit_support;
 
 use sbx_compiler::emit::{self, CgroupVersion, EmitOptions, EmitTarget};
+use std::path::Path;
+
 use sbx_plan::Plan;
 
 /// The files (each under a header) and then the warnings, as text.
@@ -58,4 +60,40 @@ fn hand_built_plans_on_cgroup_v1() {
             insta::assert_snapshot!(format!("{name}.{}.v1", target.name()), text);
         }
     }
+}
+
+/// Every profile in `profiles/`, compiled, on every target: a new profile
+/// gets its snapshots (`cargo insta review` to accept them).
+#[test]
+fn shipped_profiles_on_every_target() {
+    let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let any = std::fs::read_dir(&profiles)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "sbx"))
+        })
+        .unwrap_or(false);
+    if !any {
+        eprintln!("skipped shipped_profiles_on_every_target: no profiles/*.sbx yet");
+        return;
+    }
+    insta::glob!("../profiles", "*.sbx", |path| {
+        let compilation = sbx_compiler::compile_file(path);
+        let plan = compilation.plan.unwrap_or_else(|| {
+            panic!(
+                "shipped profile `{}` does not compile: {:?}",
+                path.display(),
+                compilation.diagnostics
+            )
+        });
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        for target in EmitTarget::ALL {
+            // Source locations name the profile by its absolute path: keep
+            // the snapshot independent of where the repository is.
+            let text = render(&plan, target, &EmitOptions::default())
+                .replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "");
+            insta::assert_snapshot!(format!("profile-{stem}.{}", target.name()), text);
+        }
+    });
 }

@@ -50,7 +50,7 @@ fn every_emitted_unit_passes_systemd_analyze_verify() {
     // verify checks that ExecStart= and RootDirectory= exist on this machine.
     let rootfs = support::rootfs::Rootfs::busybox().ok();
     let mut checked = 0;
-    for (name, mut plan) in emit_support::all() {
+    for (name, mut plan) in emit_support::all_with_profiles() {
         plan.process.args = vec!["/bin/true".into()];
         if let Rootfs::Directory { path } = &mut plan.rootfs {
             match &rootfs {

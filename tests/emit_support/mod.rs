@@ -348,3 +348,51 @@ pub fn all() -> Vec<(&'static str, Plan)> {
         ("host-network-named-user", host_network_named_user()),
     ]
 }
+
+/// Every shipped profile (`profiles/*.sbx`), compiled, by file stem. A
+/// profile that does not compile fails the calling test.
+pub fn profiles() -> Vec<(String, Plan)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sbx"))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let compilation = sbx_compiler::compile_file(&path);
+            let plan = compilation.plan.unwrap_or_else(|| {
+                panic!(
+                    "`{}` does not compile: {:?}",
+                    path.display(),
+                    compilation.diagnostics
+                )
+            });
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            (stem, plan)
+        })
+        .collect()
+}
+
+/// The hand-built plans and the shipped profiles.
+pub fn all_with_profiles() -> Vec<(String, Plan)> {
+    all()
+        .into_iter()
+        .map(|(name, plan)| (name.to_string(), plan))
+        .chain(
+            profiles()
+                .into_iter()
+                .map(|(name, plan)| (format!("profiles/{name}"), plan)),
+        )
+        .collect()
+}

@@ -469,8 +469,9 @@ fn resources(plan: &Plan, warnings: &mut Warnings<'_>) -> Option<Value> {
         (
             "limits.memory.swap.max",
             "limits.memory_swap_max",
-            l.memory_swap_max.is_some(),
-            "swap is set per node (`memorySwap.swapBehavior`)",
+            // No swap is what the kubelet gives by default (`NoSwap`).
+            l.memory_swap_max.is_some_and(|s| s != Limit::Value(0)),
+            "swap is set per node (`memorySwap.swapBehavior`); a Pod gets none by default",
         ),
         (
             "limits.cpu.weight",

@@ -232,8 +232,17 @@ fn unit(plan: &Plan, warnings: &mut Warnings<'_>) -> Result<String, EmitError> {
             if plan.security.rootfs_readonly {
                 line(&mut s, "ProtectSystem", "strict");
             }
-            line(&mut s, "PrivateTmp", "yes");
-            line(&mut s, "TemporaryFileSystem", "/run");
+            // A plan mount or volume at /tmp or /run replaces the default.
+            let planned = |path: &str| {
+                plan.mounts.iter().any(|m| m.destination == path)
+                    || plan.volumes.iter().any(|v| v == path)
+            };
+            if !planned("/tmp") {
+                line(&mut s, "PrivateTmp", "yes");
+            }
+            if !planned("/run") {
+                line(&mut s, "TemporaryFileSystem", "/run");
+            }
             line(&mut s, "PrivateDevices", "yes");
             line(&mut s, "ReadOnlyPaths", "/sys");
         }
