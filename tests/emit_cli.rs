@@ -127,3 +127,33 @@ fn usage_errors_exit_2() {
         );
     }
 }
+
+#[test]
+fn profiles_compile_first_and_their_errors_exit_1() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join("ok.sbx"),
+        "name = \"ok\"\ncmd = [\"/bin/true\"]\nlimits { memory.max = 64M }\n",
+    )
+    .expect("write");
+    let out = sbx(&["emit", "--target", "lxc", "ok.sbx"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("lxc.cgroup2.memory.max = 67108864\n"));
+
+    std::fs::write(
+        dir.path().join("bad.sbx"),
+        "cmd = [\"/bin/true\"]\nlimits { memory.max = banana }\n",
+    )
+    .expect("write");
+    let out = sbx(&["emit", "--target", "systemd", "bad.sbx"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing emitted for a profile with an error"
+    );
+    assert!(
+        text(&out.stderr).contains("memory.max"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -547,3 +547,35 @@ fn lxc_pivots() -> Vec<PathBuf> {
     }
     found
 }
+
+/// The shipped `profiles/hello.sbx`, through the real CLI: `sbx emit
+/// --target oci` then `runc run` prints what `sbx apply` prints.
+#[test]
+fn hello_profile_prints_the_same_under_runc_and_sbx_apply() {
+    let test = "hello_profile_prints_the_same_under_runc_and_sbx_apply";
+    if !support::privileged(test) {
+        return;
+    }
+    if Command::new("runc").arg("--version").output().is_err() {
+        support::skip_missing(test, "`runc` is not installed (apt-get install runc)");
+        return;
+    }
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/hello.sbx");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let bundle = dir.path().join("bundle");
+    let mut emit = Command::new(env!("CARGO_BIN_EXE_sbx"));
+    emit.args(["emit", "--target", "oci", "-o"])
+        .arg(&bundle)
+        .arg(&profile);
+    run(emit, "sbx emit");
+    let id = format!("{}-hello", container_id("runc"));
+    let ran = run(
+        runtime_run("runc", &dir.path().join("state"), &bundle, &id),
+        "runc",
+    );
+    let mut apply = Command::new(env!("CARGO_BIN_EXE_sbx"));
+    apply.arg("apply").arg(&profile);
+    let applied = run(apply, "sbx apply");
+    assert!(ran.starts_with("hello from sbx\n"), "{ran}");
+    assert_eq!(ran, applied, "runc (left) and sbx apply (right)");
+}
