@@ -204,3 +204,72 @@ fn apply_refuses_a_limit_this_host_cannot_apply() {
     assert!(stderr.contains("`memory_high`"), "{stderr}");
     assert!(stderr.contains("nothing was changed"), "{stderr}");
 }
+
+#[test]
+fn apply_nests_under_the_given_cgroup_parent() {
+    if !on_v1_host("apply_nests_under_the_given_cgroup_parent") {
+        return;
+    }
+    let parent = format!("sbx-test-parent-{}", std::process::id());
+    let layout = sbx_executor::cgroup::CgroupLayout::detect().unwrap();
+    // The parent must exist in every hierarchy the sandbox joins.
+    let made: Vec<PathBuf> = layout
+        .v1
+        .iter()
+        .map(|h| h.mount_point.join(&parent))
+        .collect();
+    for dir in &made {
+        std::fs::create_dir(dir).unwrap();
+        if dir.starts_with("/sys/fs/cgroup/cpuset") {
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                let value = std::fs::read_to_string(dir.parent().unwrap().join(file)).unwrap();
+                std::fs::write(dir.join(file), value).unwrap();
+            }
+        }
+    }
+    let limits = CgroupLimits {
+        pids_max: Some(Limit::Value(10)),
+        cpuset_cpus: Some("0".into()),
+        ..CgroupLimits::default()
+    };
+    let file = cgroup_support::plan_file(&plan(&["/bin/cat", "/proc/self/cgroup"], limits));
+    let output = std::process::Command::new(cgroup_support::sbx())
+        .args(["apply", "--cgroup-parent", &format!("/{parent}")])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result = std::panic::catch_unwind(|| {
+        assert!(output.status.success(), "{output:?}");
+        let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+        let dirs = dirs_from(&lines);
+        for controller in ["memory", "pids", "cpuset", "cpuacct"] {
+            let dir = dir_of(&dirs, controller);
+            assert_eq!(
+                dir.parent().unwrap().file_name().unwrap().to_string_lossy(),
+                parent,
+                "{controller}: {}",
+                dir.display()
+            );
+        }
+        let name = sandbox_name(&dirs);
+        assert_eq!(leftovers(&name), Vec::<PathBuf>::new());
+    });
+    for dir in made.iter().rev() {
+        std::fs::remove_dir(dir).unwrap();
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    // A parent that does not exist stops the start.
+    let output = apply(
+        &plan(&["/bin/true"], CgroupLimits::default()),
+        &["--cgroup-parent", "/sbx-test-no-such-parent"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("sbx-test-no-such-parent") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}

@@ -274,3 +274,31 @@ fn a_limit_this_host_cannot_apply_fails_closed_with_nothing_left() {
     assert!(error.to_string().contains("4000"), "{error}");
     assert_eq!(leftovers(&name), Vec::<PathBuf>::new());
 }
+
+#[test]
+fn a_half_removed_cgroup_is_reported_not_ignored() {
+    if !on_v1_host("a_half_removed_cgroup_is_reported_not_ignored") {
+        return;
+    }
+    let name = unique("half");
+    let cgroup =
+        SandboxCgroup::create(&name, &CgroupLimits::default(), &CgroupOptions::default()).unwrap();
+    let paths = cgroup.paths();
+    let memory = paths
+        .iter()
+        .find(|p| p.starts_with("/sys/fs/cgroup/memory"))
+        .expect("the memory hierarchy is joined for accounting")
+        .clone();
+    // A child cgroup made by someone else keeps the memory one busy.
+    let intruder = memory.join("intruder");
+    std::fs::create_dir(&intruder).unwrap();
+    let error = cgroup.destroy().unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("only partly removed"), "{text}");
+    assert!(text.contains(&memory.display().to_string()), "{text}");
+    // Every other hierarchy was still removed; only the busy one is left.
+    assert_eq!(leftovers(&name), vec![memory.clone()]);
+    std::fs::remove_dir(&intruder).unwrap();
+    std::fs::remove_dir(&memory).unwrap();
+    assert_eq!(leftovers(&name), Vec::<PathBuf>::new());
+}
