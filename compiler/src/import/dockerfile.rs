@@ -68,6 +68,8 @@ struct State {
     shell: Vec<String>,
     shell_set: bool,
     workdir: String,
+    /// The escape character (`# escape=`).
+    escape: char,
     /// The `USER` in effect, for the `RUN` steps that follow.
     user: Option<String>,
     cmd_set_in_stage: bool,
@@ -76,7 +78,7 @@ struct State {
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 
 pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
-    let Some(instructions) = parse(ctx) else {
+    let Some((instructions, escape)) = parse(ctx) else {
         return;
     };
     if instructions.is_empty() {
@@ -122,7 +124,7 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
         match stages.last_mut() {
             Some((_, body)) => body.push(ins),
             None if ins.keyword == "ARG" => {
-                let lexer = Lexer::new(ctx, &[], &[]);
+                let lexer = Lexer::new(escape, &[], &[]);
                 for (name, value) in parse_pairs(&ins.args, lexer.escape, true) {
                     let value = value.map(|v| lexer.expand(&v).0);
                     global_args.retain(|(n, _)| n != &name);
@@ -194,6 +196,7 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
         shell: DEFAULT_SHELL.iter().map(|s| s.to_string()).collect(),
         shell_set: false,
         workdir: "/".to_string(),
+        escape,
         user: None,
         cmd_set_in_stage: false,
     };
@@ -209,7 +212,7 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
         state.args.clear();
         state.cmd_set_in_stage = false;
         if position == 0 {
-            from_instruction(ctx, draft, from, &global_args);
+            from_instruction(ctx, draft, from, &global_args, escape);
         }
         let stage_names: Vec<String> = names
             .iter()
@@ -351,7 +354,7 @@ fn unknown_instruction(ctx: &mut Ctx, ins: &Instruction) {
 }
 
 /// Reads the file into instructions. `None` after an error.
-fn parse(ctx: &mut Ctx) -> Option<Vec<Instruction>> {
+fn parse(ctx: &mut Ctx) -> Option<(Vec<Instruction>, char)> {
     let lines = lines_with_offsets(ctx.text);
     let mut escape = '\\';
     let mut i = 0;
@@ -503,7 +506,7 @@ fn parse(ctx: &mut Ctx) -> Option<Vec<Instruction>> {
             span,
         });
     }
-    Some(out)
+    Some((out, escape))
 }
 
 /// The heredoc markers of an instruction's arguments, outside quotes:
@@ -565,21 +568,11 @@ struct Lexer<'v> {
 }
 
 impl<'v> Lexer<'v> {
-    fn new(ctx: &Ctx, env: &'v [(String, String)], args: &'v [(String, Option<String>)]) -> Self {
-        let escape = if ctx
-            .text
-            .lines()
-            .take_while(|l| l.trim_start().starts_with('#'))
-            .any(|l| {
-                let t = l.trim_start_matches('#').trim();
-                t.split_once('=').is_some_and(|(n, v)| {
-                    n.trim().eq_ignore_ascii_case("escape") && v.trim() == "`"
-                })
-            }) {
-            '`'
-        } else {
-            '\\'
-        };
+    fn new(
+        escape: char,
+        env: &'v [(String, String)],
+        args: &'v [(String, Option<String>)],
+    ) -> Self {
         Lexer { env, args, escape }
     }
 
@@ -769,8 +762,9 @@ fn from_instruction(
     draft: &mut Draft,
     from: &Instruction,
     global_args: &[(String, Option<String>)],
+    escape: char,
 ) {
-    let lexer = Lexer::new(ctx, &[], global_args);
+    let lexer = Lexer::new(escape, &[], global_args);
     let raw = first_word(&from.args).to_string();
     let (image, missing) = lexer.expand(&raw);
     warn_missing(ctx, from.span, &missing);
@@ -861,13 +855,13 @@ fn instruction(
     entrypoint: &mut Option<(Command, Span)>,
 ) {
     let input = ctx.input;
-    let escape = Lexer::new(ctx, &[], &[]).escape;
+    let escape = state.escape;
     match ins.keyword.as_str() {
         "ARG" => {
             for (name, value) in parse_pairs(&ins.args, escape, false) {
                 let (value, missing) = match &value {
                     Some(v) => {
-                        let lexer = Lexer::new(ctx, &state.env, &state.args);
+                        let lexer = Lexer::new(escape, &state.env, &state.args);
                         let (v, m) = lexer.expand(v);
                         (Some(v), m)
                     }
@@ -893,7 +887,7 @@ fn instruction(
                     );
                     continue;
                 };
-                let lexer = Lexer::new(ctx, &state.env, &state.args);
+                let lexer = Lexer::new(escape, &state.env, &state.args);
                 let (v, missing) = lexer.expand(&value);
                 warn_missing(ctx, ins.span, &missing);
                 state.env.retain(|(n, _)| n != &name);
@@ -907,7 +901,7 @@ fn instruction(
                 parse_pairs(&ins.args, escape, true)
             };
             for (name, value) in pairs {
-                let lexer = Lexer::new(ctx, &state.env, &state.args);
+                let lexer = Lexer::new(escape, &state.env, &state.args);
                 let (key, _) = lexer.expand(&name);
                 let (v, missing) = lexer.expand(value.as_deref().unwrap_or(""));
                 warn_missing(ctx, ins.span, &missing);
@@ -922,7 +916,7 @@ fn instruction(
         "RUN" => run(ctx, draft, state, ins),
         "COPY" | "ADD" => copy(ctx, draft, state, ins, stage_names),
         "WORKDIR" => {
-            let lexer = Lexer::new(ctx, &state.env, &state.args);
+            let lexer = Lexer::new(escape, &state.env, &state.args);
             let (path, missing) = lexer.expand(ins.args.trim());
             warn_missing(ctx, ins.span, &missing);
             if path.starts_with('/') || !path.contains([':', '\\']) && !path.is_empty() {
@@ -936,7 +930,7 @@ fn instruction(
             }
         }
         "USER" => {
-            let lexer = Lexer::new(ctx, &state.env, &state.args);
+            let lexer = Lexer::new(escape, &state.env, &state.args);
             let (user, missing) = lexer.expand(ins.args.trim());
             warn_missing(ctx, ins.span, &missing);
             if user.is_empty() {
@@ -959,7 +953,7 @@ fn instruction(
             }
         }
         "VOLUME" => {
-            let lexer = Lexer::new(ctx, &state.env, &state.args);
+            let lexer = Lexer::new(escape, &state.env, &state.args);
             let items = match json_form(&ins.args) {
                 Some(w) => w,
                 None => split_unquoted(&ins.args, escape),
@@ -985,7 +979,7 @@ fn instruction(
             }
         }
         "EXPOSE" => {
-            let lexer = Lexer::new(ctx, &state.env, &state.args);
+            let lexer = Lexer::new(escape, &state.env, &state.args);
             for item in split_unquoted(&ins.args, escape) {
                 let (p, missing) = lexer.expand(&item);
                 warn_missing(ctx, ins.span, &missing);
@@ -1024,7 +1018,7 @@ fn instruction(
             }
         }
         "STOPSIGNAL" => {
-            let lexer = Lexer::new(ctx, &state.env, &state.args);
+            let lexer = Lexer::new(escape, &state.env, &state.args);
             let (sig, _) = lexer.expand(ins.args.trim());
             match normalize_signal(&sig) {
                 Some(s) => draft.top.set(
@@ -1159,7 +1153,7 @@ fn copy(
     ins: &Instruction,
     stage_names: &[String],
 ) {
-    let escape = Lexer::new(ctx, &[], &[]).escape;
+    let escape = state.escape;
     let mut notes = Vec::new();
     for (flag, value) in &ins.flags {
         match flag.as_str() {
@@ -1185,7 +1179,7 @@ fn copy(
             )),
         }
     }
-    let lexer = Lexer::new(ctx, &state.env, &state.args);
+    let lexer = Lexer::new(escape, &state.env, &state.args);
     let words = match json_form(&ins.args) {
         Some(w) => w,
         None => split_unquoted(&ins.args, escape),
@@ -1295,11 +1289,7 @@ mod tests {
     fn substitution_follows_buildkit() {
         let env = lexer_env();
         let args = vec![("B".to_string(), Some("y".to_string()))];
-        let l = Lexer {
-            env: &env,
-            args: &args,
-            escape: '\\',
-        };
+        let l = Lexer::new('\\', &env, &args);
         assert_eq!(l.expand("$A-${B}").0, "x-y");
         assert_eq!(l.expand("${C:-def}").0, "def");
         assert_eq!(l.expand("${E:-def}").0, "def");
@@ -1309,6 +1299,20 @@ mod tests {
         assert_eq!(l.expand("a\\ b").0, "a b");
         assert_eq!(l.expand("\\$A").0, "$A");
         assert_eq!(l.expand("$C").1, vec!["C".to_string()]);
+    }
+
+    #[test]
+    fn directives_only_at_the_very_top() {
+        let id = sbx_grammar::ast::SourceId(0);
+        let text = "# escape=`\nFROM a\nRUN x `\n  y\n";
+        let mut ctx = Ctx::new(id, text, 0, "Dockerfile");
+        let (ins, escape) = parse(&mut ctx).expect("parses");
+        assert_eq!(escape, '`');
+        assert_eq!(ins[1].args, "x   y");
+        // After another comment, `# escape=` is a comment, not a directive.
+        let text = "# hello\n# escape=`\nFROM a\n";
+        let mut ctx = Ctx::new(id, text, 0, "Dockerfile");
+        assert_eq!(parse(&mut ctx).expect("parses").1, '\\');
     }
 
     #[test]

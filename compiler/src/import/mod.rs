@@ -251,6 +251,8 @@ pub(crate) struct Ctx<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// Comments for the end of the profile: what was not translated.
     pub footer: Vec<String>,
+    /// Byte offsets of line starts, for line numbers.
+    line_starts: Vec<usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -262,6 +264,9 @@ impl<'a> Ctx<'a> {
             name: name.to_string(),
             diagnostics: Vec::new(),
             footer: Vec::new(),
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
         }
     }
 
@@ -272,11 +277,10 @@ impl<'a> Ctx<'a> {
     /// 1-based line number of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
-        self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
     }
 
     /// `name:line`, for comments in the profile.
@@ -444,6 +448,17 @@ mod tests {
         assert_eq!(detect("build", b"FROM debian\n"), Some(Format::Dockerfile));
         assert_eq!(detect("default.conf", b"\n"), Some(Format::Lxc));
         assert_eq!(detect("notes.txt", b"hello\n"), None);
+    }
+
+    #[test]
+    fn line_numbers() {
+        let ctx = Ctx::new(SourceId(0), "a\nbc\n\nd", 0, "x");
+        assert_eq!(ctx.line_of(0), 1);
+        assert_eq!(ctx.line_of(1), 1);
+        assert_eq!(ctx.line_of(2), 2);
+        assert_eq!(ctx.line_of(5), 3);
+        assert_eq!(ctx.line_of(6), 4);
+        assert_eq!(ctx.line_of(100), 4);
     }
 
     #[test]
