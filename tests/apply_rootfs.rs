@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -830,22 +831,33 @@ fn host_rootfs_in_a_user_namespace() {
         outside: 100_000,
         count: 65_536,
     };
+    // The sandbox's root is uid 100000 on the host: the probe must be where
+    // any user can reach it (a build directory under /root is not), so a
+    // copy is bound in, read-only.
+    let reachable = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(reachable.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::copy(probe(), reachable.path().join("sbx-probe")).unwrap();
     // With its own network namespace the sandbox gets a fresh sysfs; with
     // the host's network the kernel refuses one, and the host's /sys is
     // bound read-only instead.
     for own_network in [true, false] {
-        let mut plan = host_plan(&[
-            "--write",
-            "/etc/sbx-must-not-exist",
-            "--write",
-            "/tmp/x",
-            "--list",
-            "/dev",
-            "--write",
-            "/sys/kernel/uevent_helper",
-            "--read",
-            "/dev/null",
-        ]);
+        let mut plan = plan(
+            Rootfs::Host,
+            "/tmp/probe/sbx-probe",
+            &[
+                "--write",
+                "/etc/sbx-must-not-exist",
+                "--write",
+                "/tmp/x",
+                "--list",
+                "/dev",
+                "--write",
+                "/sys/kernel/uevent_helper",
+                "--read",
+                "/dev/null",
+            ],
+        );
+        plan.mounts = vec![bind("/tmp/probe", reachable.path(), &[MountOption::Ro])];
         plan.namespaces.push(Namespace::User);
         plan.namespaces.sort();
         if !own_network {
