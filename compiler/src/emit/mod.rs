@@ -202,9 +202,7 @@ impl<'p> Warnings<'p> {
 
     fn push(&mut self, code: &str, message: String, plan_key: &str, detail: &str) {
         let location = self
-            .plan
-            .sources
-            .get(plan_key)
+            .source_of(plan_key)
             .map(|s| format!(" (set at {}:{}:{})", s.file, s.line, s.column))
             .unwrap_or_default();
         let help = format!("{detail}{location}");
@@ -212,6 +210,28 @@ impl<'p> Warnings<'p> {
         if !self.list.contains(&diagnostic) {
             self.list.push(diagnostic);
         }
+    }
+
+    /// Where the profile set `plan_key`: the key itself, else its first
+    /// entry (`idmap` → `idmap.uid`), else its nearest parent
+    /// (`capabilities.ambient` → `capabilities`).
+    fn source_of(&self, plan_key: &str) -> Option<&sbx_plan::SourceLocation> {
+        let sources = &self.plan.sources;
+        if let Some(s) = sources.get(plan_key) {
+            return Some(s);
+        }
+        let prefix = format!("{plan_key}.");
+        if let Some((_, s)) = sources.iter().find(|(k, _)| k.starts_with(&prefix)) {
+            return Some(s);
+        }
+        let mut key = plan_key;
+        while let Some((parent, _)) = key.rsplit_once('.') {
+            if let Some(s) = sources.get(parent) {
+                return Some(s);
+            }
+            key = parent;
+        }
+        None
     }
 
     fn into_diagnostics(self) -> Vec<Diagnostic> {

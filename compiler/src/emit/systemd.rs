@@ -216,6 +216,17 @@ fn unit(plan: &Plan, warnings: &mut Warnings<'_>) -> Result<String, EmitError> {
             ),
         );
     }
+    // `PrivateDevices=yes` (the minimal /dev below) takes these two out of
+    // the bounding set.
+    for cap in ["CAP_MKNOD", "CAP_SYS_RAWIO"] {
+        if caps.bounding.iter().any(|c| c == cap) {
+            warnings.approximate(
+                &format!("capabilities ({cap})"),
+                "capabilities",
+                "`PrivateDevices=yes`, which gives the minimal /dev, drops it from the bounding set",
+            );
+        }
+    }
     line(
         &mut s,
         "NoNewPrivileges",
