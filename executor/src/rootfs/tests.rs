@@ -125,12 +125,11 @@ fn run(plan: &Plan) -> (RecordingSys, Result<(), RootfsError>) {
 
 #[test]
 fn root_is_made_private_before_any_other_mount() {
-    for rootfs in [Rootfs::Host, {
-        let f = fixture();
-        let path = f.root.display().to_string();
-        std::mem::forget(f);
-        Rootfs::Directory { path }
-    }] {
+    let f = fixture();
+    let directory = Rootfs::Directory {
+        path: f.root.display().to_string(),
+    };
+    for rootfs in [Rootfs::Host, directory] {
         let (sys, result) = run(&plan(rootfs));
         result.unwrap();
         let calls = sys.calls();
