@@ -114,6 +114,41 @@ fn macvlan_bridge_mode_between_two_sandboxes() {
 }
 
 #[test]
+fn each_macvlan_mode_is_made_as_asked() {
+    if !support::privileged("each_macvlan_mode_is_made_as_asked") {
+        return;
+    }
+    in_test_netns(|| {
+        let modes = [
+            (MacvlanMode::Private, "private"),
+            (MacvlanMode::Vepa, "vepa"),
+            (MacvlanMode::Bridge, "bridge"),
+            (MacvlanMode::Passthru, "passthru"),
+        ];
+        let mut interfaces = Vec::new();
+        for (i, (mode, _)) in modes.iter().enumerate() {
+            // passthru wants its lower device to itself.
+            let lower = format!("lower{i}");
+            test_veth(&lower, &format!("peer{i}"));
+            let mut mv = interface(&format!("mv{i}"), NetKind::Macvlan, Some(&lower));
+            mv.macvlan_mode = Some(*mode);
+            interfaces.push(mv);
+        }
+        let child = SandboxChild::start("true");
+        let journal = setup(&network(interfaces), "modes", &child);
+        for (i, (_, word)) in modes.iter().enumerate() {
+            let inside = child.ip(&["-d", "link", "show", &format!("mv{i}")]);
+            assert!(inside.contains(&format!("macvlan mode {word}")), "{inside}");
+        }
+        unwind(journal);
+        assert!(
+            child.ip(&["-br", "link"]).lines().count() == 1,
+            "only lo is left inside"
+        );
+    });
+}
+
+#[test]
 fn addresses_routes_mtu_and_mac_are_seen_inside() {
     if !support::privileged("addresses_routes_mtu_and_mac_are_seen_inside") {
         return;

@@ -27,9 +27,10 @@ pub struct KernelError {
 
 impl KernelError {
     pub fn from_errno(errno: i32) -> KernelError {
+        let name = nix::errno::Errno::from_raw(errno);
         KernelError {
             errno: Some(errno),
-            message: std::io::Error::from_raw_os_error(errno).to_string(),
+            message: format!("{} ({name:?})", name.desc().to_lowercase()),
         }
     }
 
@@ -64,9 +65,9 @@ impl std::error::Error for KernelError {}
 
 impl From<std::io::Error> for KernelError {
     fn from(e: std::io::Error) -> Self {
-        KernelError {
-            errno: e.raw_os_error(),
-            message: e.to_string(),
+        match e.raw_os_error() {
+            Some(errno) => KernelError::from_errno(errno),
+            None => KernelError::other(e.to_string()),
         }
     }
 }
