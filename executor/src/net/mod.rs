@@ -5,7 +5,8 @@
 //! journals every host-visible object with its undo. See docs/network.md.
 //!
 //! For `network = none` and for interfaces, [`setup`] also brings up the
-//! sandbox's loopback: the apply sequence needs no loopback step of its own.
+//! sandbox's loopback (idempotent: the sandbox init brings it up too, so
+//! `sbx apply` calls [`setup`] only when there are interfaces).
 
 mod check;
 mod host;
