@@ -51,8 +51,10 @@ pub fn preflight(plan: &Plan) -> Result<(), RootfsError> {
 /// Call it in the child, right after it entered its new mount namespace (and
 /// user namespace, once the id maps are written), single-threaded, before
 /// hostname, identity, capabilities and exec, with the same plan that
-/// passed [`preflight`]. Every kernel call goes through `sys`. On return the
-/// current directory is the new `/`; the workload's `cwd` is the caller's.
+/// passed [`preflight`]. Every call that changes kernel state goes through
+/// `sys`; reads do not (symlinks, `statvfs`, and the `O_PATH` opens that pin
+/// the host's sources). On return the current directory is the new `/`; the
+/// workload's `cwd` is the caller's.
 ///
 /// On error the mount namespace is left half-built: the caller reports the
 /// error and exits, and the namespace dies with the child (nothing of it is
