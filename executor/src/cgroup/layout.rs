@@ -37,6 +37,7 @@ pub enum LayoutKind {
 }
 
 impl LayoutKind {
+    /// How messages name the layout.
     pub fn name(self) -> &'static str {
         match self {
             LayoutKind::Unified => "cgroup v2 (unified)",
@@ -51,6 +52,7 @@ impl LayoutKind {
 pub struct V1Hierarchy {
     /// The controllers bound to it (`["cpu", "cpuacct"]` when co-mounted).
     pub controllers: Vec<String>,
+    /// Where it is mounted (`/sys/fs/cgroup/memory`).
     pub mount_point: PathBuf,
     /// The directory of the calling process in it, when visible.
     pub own_dir: Option<PathBuf>,
@@ -62,8 +64,11 @@ pub struct V1Hierarchy {
 /// The mounted cgroup2 hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V2Hierarchy {
+    /// Where it is mounted (`/sys/fs/cgroup`, `/sys/fs/cgroup/unified`).
     pub mount_point: PathBuf,
+    /// The directory of the calling process in it, when visible.
     pub own_dir: Option<PathBuf>,
+    /// mountinfo's root field, as for [`V1Hierarchy::mount_root`].
     pub mount_root: String,
 }
 

@@ -172,7 +172,9 @@ pub struct CgroupStats {
 /// Which cgroup version a sandbox's cgroup uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupVersion {
+    /// One hierarchy per controller (legacy and hybrid hosts).
     V1,
+    /// The unified hierarchy.
     V2,
 }
 
