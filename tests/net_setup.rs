@@ -376,7 +376,14 @@ fn vlan_end_to_end_where_the_kernel_has_8021q() {
         vl.vlan_id = Some(42);
         vl.addresses = vec!["10.231.8.2/24".into()];
         let plan = network(vec![vl]);
-        match net::preflight(&plan) {
+        let own = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
+        let preflight = net::preflight(&plan);
+        assert_eq!(
+            std::fs::read_link("/proc/thread-self/ns/net").unwrap(),
+            own,
+            "preflight tried the kind in a throwaway namespace and came back"
+        );
+        match preflight {
             Err(e @ NetError::KindUnsupported { .. }) => {
                 let reason = e.to_string();
                 assert!(
