@@ -63,9 +63,13 @@ fn create(
                     format!("look for bridge `{link}`")
                 })?;
                 if exists.is_none() {
-                    step(kernel.create_bridge(link), || {
-                        format!("create bridge `{link}`")
-                    })?;
+                    match kernel.create_bridge(link) {
+                        // Another sandbox made it in between: use it.
+                        Err(e)
+                            if e.errno == Some(libc::EEXIST)
+                                && matches!(kernel.bridge_state(link), Ok(Some(_))) => {}
+                        other => step(other, || format!("create bridge `{link}`"))?,
+                    }
                 }
                 // Recorded even when the bridge was there: the last sandbox
                 // to leave an sbx-made bridge removes it.

@@ -26,6 +26,8 @@ struct Model {
     next_index: u32,
     /// bridge -> (created by sbx, ports)
     bridges: BTreeMap<String, (bool, BTreeSet<String>)>,
+    /// The next bridge look-up finds nothing (another sandbox is making it).
+    hide_bridges_once: bool,
     /// host veth end -> sandbox peer
     peers: BTreeMap<String, String>,
 }
@@ -133,6 +135,9 @@ impl NetKernel for Recorder {
         })
     }
     fn bridge_state(&self, name: &str) -> Result<Option<BridgeState>, KernelError> {
+        if std::mem::take(&mut self.state.borrow_mut().hide_bridges_once) {
+            return Ok(None);
+        }
         Ok(self
             .state
             .borrow()
@@ -451,6 +456,36 @@ fn every_kind_veth_only() -> Network {
     Network::Interfaces {
         interfaces: vec![veth],
     }
+}
+
+#[test]
+fn a_bridge_made_by_another_sandbox_meanwhile_is_used() {
+    let k = Recorder::default();
+    k.create_bridge("br-sbx").unwrap();
+    // The first look-up does not see it yet: creation races and loses.
+    k.state.borrow_mut().hide_bridges_once = true;
+    let mut journal = ApplyJournal::new();
+    setup_with(
+        Rc::new(k.clone()),
+        &every_kind_veth_only(),
+        "one",
+        &mut journal,
+    )
+    .unwrap();
+    assert_eq!(
+        k.log()
+            .iter()
+            .filter(|l| l.starts_with("create bridge"))
+            .count(),
+        2,
+        "tried, found it made meanwhile"
+    );
+    assert!(k.log().contains(&"attach sbxone-0 to br-sbx".to_string()));
+    assert!(journal.unwind().is_empty());
+    assert!(
+        k.links(Side::Host).is_empty(),
+        "sbx made it and it is empty"
+    );
 }
 
 #[test]
