@@ -548,8 +548,9 @@ fn lxc_pivots() -> Vec<PathBuf> {
     found
 }
 
-/// The shipped `profiles/hello.sbx`, through the real CLI: `sbx emit
-/// --target oci` then `runc run` prints what `sbx apply` prints.
+/// The shipped `profiles/hello.sbx` (the host's root, read-only), through
+/// the real CLI: `sbx emit --target oci` then `runc run`, and `sbx emit
+/// --target lxc` then `lxc-execute`, print what `sbx apply` prints.
 #[test]
 fn hello_profile_prints_the_same_under_runc_and_sbx_apply() {
     let test = "hello_profile_prints_the_same_under_runc_and_sbx_apply";
@@ -578,4 +579,43 @@ fn hello_profile_prints_the_same_under_runc_and_sbx_apply() {
     let applied = run(apply, "sbx apply");
     assert!(ran.starts_with("hello from sbx\n"), "{ran}");
     assert_eq!(ran, applied, "runc (left) and sbx apply (right)");
+
+    // And through `sbx emit --target lxc` and lxc-execute.
+    if Command::new("lxc-execute")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support::skip_missing(test, "`lxc-execute` is not installed (apt-get install lxc)");
+        return;
+    }
+    let config = dir.path().join("hello.conf");
+    let cgroup = if Path::new("/sys/fs/cgroup/memory").is_dir() {
+        "v1"
+    } else {
+        "v2"
+    };
+    let mut emit = Command::new(env!("CARGO_BIN_EXE_sbx"));
+    emit.args(["emit", "--target", "lxc", "--cgroup", cgroup, "-o"])
+        .arg(&config)
+        .arg(&profile);
+    run(emit, "sbx emit");
+    let mut lxc = Command::new("timeout");
+    lxc.args(["60", "lxc-execute", "-n"])
+        .arg(format!("sbx-emit-hello-{}", std::process::id()))
+        .arg("-P")
+        .arg(dir.path())
+        .arg("-f")
+        .arg(&config);
+    let pivots_before = lxc_pivots();
+    let executed = run(lxc, "lxc-execute");
+    for pivot in lxc_pivots() {
+        if !pivots_before.contains(&pivot) {
+            let _ = std::fs::remove_dir(&pivot);
+        }
+    }
+    assert_eq!(
+        executed, applied,
+        "lxc-execute (left) and sbx apply (right)"
+    );
 }
