@@ -63,10 +63,11 @@ fn every_corpus_file_converts_and_passes_check() {
                 )),
                 Err(e) => failures.push(format!("{name}: the profile does not parse: {e}\n{text}")),
             }
-            let (warnings, comments) = untranslated_counts(&conversion, &text);
-            if comments < warnings {
+            let uncommented = uncommented_warnings(&conversion, &text);
+            if !uncommented.is_empty() {
                 failures.push(format!(
-                    "{name}: {warnings} untranslated warnings but {comments} comments"
+                    "{name}: warnings without a comment in the profile:\n{}",
+                    uncommented.join("\n")
                 ));
             }
         }

@@ -86,38 +86,32 @@ pub fn check_errors(name: &str, text: &str) -> String {
     render(&errors, &compilation.sources)
 }
 
-/// How many warnings say something was not translated, and how many
-/// comments in the profile quote what was not translated: every such
-/// warning must have its comment (nothing is dropped silently).
-pub fn untranslated_counts(conversion: &Conversion, text: &str) -> (usize, usize) {
-    let warnings = conversion
-        .diagnostics
-        .iter()
-        .filter(|d| {
-            matches!(
-                d.code.as_str(),
-                "sbx::convert::untranslated"
-                    | "sbx::convert::unknown-key"
-                    | "sbx::convert::include"
-            )
-        })
-        .count();
-    let comments = text
+/// The warnings whose foreign place (`FILE:LINE`) no comment of the
+/// profile mentions: nothing may be dropped silently, so every warning has
+/// its comment. Merge conflicts are noted next to the kept value instead.
+pub fn uncommented_warnings(conversion: &Conversion, text: &str) -> Vec<String> {
+    let comments: String = text
         .lines()
-        .filter(|l| {
-            let t = l.trim_start();
-            [
-                "# not translated (",
-                "# unknown key (",
-                "# unknown setting (",
-                "# unknown instruction (",
-                "# not followed (",
-            ]
-            .iter()
-            .any(|p| t.starts_with(p))
-        })
-        .count();
-    (warnings, comments)
+        .filter_map(|l| l.split_once('#').map(|(_, c)| c))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut missing = Vec::new();
+    for d in &conversion.diagnostics {
+        if d.is_error() || d.code == "sbx::convert::merge-conflict" {
+            continue;
+        }
+        let Some(span) = d.primary_span() else {
+            missing.push(format!("(no place): {}", d.message));
+            continue;
+        };
+        let file = conversion.sources.get(span.source).expect("known source");
+        let (line, _) = file.line_column(span.start);
+        let place = format!("{}:{line}", file.name);
+        if !comments.contains(&place) {
+            missing.push(format!("{place}: {} ({})", d.message, d.code));
+        }
+    }
+    missing
 }
 
 /// The value of the first `key = value` line of a printed profile (any

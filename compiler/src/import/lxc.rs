@@ -333,6 +333,10 @@ fn read(
                 "not substituted",
                 "this file is a template (`.in`); convert the file `configure` generates from it, or replace the placeholder",
             );
+            ctx.footer.push(format!(
+                "placeholder ({}): {placeholder} is not substituted",
+                line.place
+            ));
         }
         if line.key == "lxc.include" {
             include(
@@ -466,8 +470,7 @@ fn include(
             syntax_ok,
         );
         visited.pop();
-        ctx.diagnostics.append(&mut child.diagnostics);
-        ctx.footer.append(&mut child.footer);
+        ctx.absorb(child);
     }
 }
 

@@ -253,6 +253,9 @@ pub(crate) struct Ctx<'a> {
     pub footer: Vec<String>,
     /// Byte offsets of line starts, for line numbers.
     line_starts: Vec<usize>,
+    /// Other files read for this input (LXC includes): their names and
+    /// line starts, so that a place in them can be named too.
+    others: Vec<(SourceId, String, Vec<usize>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -267,6 +270,7 @@ impl<'a> Ctx<'a> {
             line_starts: std::iter::once(0)
                 .chain(text.match_indices('\n').map(|(i, _)| i + 1))
                 .collect(),
+            others: Vec::new(),
         }
     }
 
@@ -274,18 +278,32 @@ impl<'a> Ctx<'a> {
         Span::new(self.source, start, end.max(start))
     }
 
-    /// 1-based line number of a byte offset.
+    /// 1-based line number of a byte offset of this file.
     pub fn line_of(&self, offset: usize) -> usize {
-        let offset = offset.min(self.text.len());
-        match self.line_starts.binary_search(&offset) {
-            Ok(i) => i + 1,
-            Err(i) => i,
-        }
+        line_number(&self.line_starts, offset.min(self.text.len()))
     }
 
-    /// `name:line`, for comments in the profile.
+    /// `name:line` of a span in this file or in a file it included, for
+    /// comments in the profile.
     pub fn place(&self, span: Span) -> String {
+        if span.source != self.source {
+            if let Some((_, name, starts)) =
+                self.others.iter().find(|(id, _, _)| *id == span.source)
+            {
+                return format!("{name}:{}", line_number(starts, span.start));
+            }
+        }
         format!("{}:{}", self.name, self.line_of(span.start))
+    }
+
+    /// Takes over what a context for an included file found: its
+    /// diagnostics, comments and the places it knows.
+    pub fn absorb(&mut self, mut child: Ctx) {
+        self.diagnostics.append(&mut child.diagnostics);
+        self.footer.append(&mut child.footer);
+        self.others.append(&mut child.others);
+        self.others
+            .push((child.source, child.name, child.line_starts));
     }
 
     pub fn warn(
@@ -338,7 +356,16 @@ impl<'a> Ctx<'a> {
 
     /// Something translated only in part: a warning on the foreign text;
     /// the caller puts the note next to the setting in the profile.
+    /// Something translated only in part: a warning on the foreign text and
+    /// a comment at the end of the profile (the caller may also put a note
+    /// next to the setting).
     pub fn lossy(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        let message = message.into();
+        self.footer.push(format!(
+            "translated in part ({}): {}",
+            self.place(span),
+            message.replace('`', "")
+        ));
         self.warn(
             "sbx::convert::lossy",
             span,
@@ -346,6 +373,14 @@ impl<'a> Ctx<'a> {
             "translated in part",
             help,
         );
+    }
+}
+
+/// 1-based line number of `offset` given the offsets of line starts.
+fn line_number(line_starts: &[usize], offset: usize) -> usize {
+    match line_starts.binary_search(&offset) {
+        Ok(i) => i + 1,
+        Err(i) => i,
     }
 }
 

@@ -694,6 +694,10 @@ fn parse(ctx: &mut Ctx) -> Option<Vec<Assignment>> {
                 "before the first [Section]",
                 "systemd ignores assignments before the first section header",
             );
+            ctx.footer.push(format!(
+                "ignored ({}): {key}= -- before the first section",
+                ctx.place(span)
+            ));
             continue;
         };
         let key_start = start + lead;
