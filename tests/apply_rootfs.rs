@@ -889,3 +889,32 @@ fn host_rootfs_in_a_user_namespace() {
         assert!(has_option(mount_at(&report, "/"), "options", "ro"));
     }
 }
+
+#[test]
+fn symlinks_in_a_directory_rootfs_cannot_reach_the_host() {
+    let test = "symlinks_in_a_directory_rootfs_cannot_reach_the_host";
+    if !support::privileged(test) {
+        return;
+    }
+    let Some(rootfs) = busybox_rootfs(test) else {
+        return;
+    };
+    // A link to `/`: followed as the host sees it, it would lead out of the
+    // rootfs, to the host's own root.
+    std::os::unix::fs::symlink("/", rootfs.path().join("escape")).unwrap();
+    let name = format!("sbx-escape-{}", std::process::id());
+    let volume = format!("/escape/{name}");
+    let mut plan = directory_plan(&rootfs, &["--write", &format!("{volume}/x")]);
+    plan.volumes = vec![volume];
+    let output = apply(&plan);
+    // Checked (and cleaned up) before anything else can fail.
+    let on_host = Path::new("/").join(&name);
+    let escaped = on_host.exists();
+    let _ = std::fs::remove_dir(&on_host);
+    assert!(!escaped, "a mount point was created on the host");
+    let report = report(&output);
+    succeeded(check(&report, 0));
+    // The link was followed inside the rootfs.
+    assert!(rootfs.path().join(&name).is_dir());
+    assert_eq!(mount_at(&report, &format!("/{name}"))["fstype"], "tmpfs");
+}
