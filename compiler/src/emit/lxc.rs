@@ -151,7 +151,7 @@ fn config(
 
     process(plan, &root_dir, &mut c, warnings)?;
     security(plan, &root_dir, &mut c, warnings);
-    mounts(plan, &mut c, warnings);
+    mounts(plan, &mut c);
     namespaces(plan, &mut c, warnings);
     network(plan, &mut c, warnings);
     cgroup(plan, options.cgroup, &mut c, warnings);
@@ -334,10 +334,9 @@ fn security(plan: &Plan, root_dir: &Path, c: &mut Config, warnings: &mut Warning
             );
         }
     }
-    let _ = warnings;
 }
 
-fn mounts(plan: &Plan, c: &mut Config, warnings: &mut Warnings<'_>) {
+fn mounts(plan: &Plan, c: &mut Config) {
     if plan.mounts.is_empty() && plan.volumes.is_empty() && plan.rootfs != Rootfs::Host {
         return;
     }
@@ -402,7 +401,6 @@ fn mounts(plan: &Plan, c: &mut Config, warnings: &mut Warnings<'_>) {
             ),
         );
     }
-    let _ = warnings;
 }
 
 fn namespaces(plan: &Plan, c: &mut Config, warnings: &mut Warnings<'_>) {

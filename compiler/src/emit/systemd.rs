@@ -486,7 +486,6 @@ fn resources(plan: &Plan, s: &mut String, warnings: &mut Warnings<'_>) {
     if let Some(v) = l.pids_max {
         line("TasksMax", &limit_text(v));
     }
-    let _ = warnings;
 }
 
 fn engine_only(plan: &Plan, warnings: &mut Warnings<'_>) {
