@@ -365,6 +365,28 @@ fn a_missing_bridge_is_refused_at_preflight_and_nothing_is_created() {
 }
 
 #[test]
+fn preflight_refuses_interfaces_without_cap_net_admin() {
+    if !support::privileged("preflight_refuses_interfaces_without_cap_net_admin") {
+        return;
+    }
+    in_test_netns(|| {
+        // Capabilities are per thread: only this one loses it.
+        caps::drop(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_NET_ADMIN,
+        )
+        .unwrap();
+        let plan = network(vec![interface("eth0", NetKind::Veth, None)]);
+        assert!(matches!(
+            net::preflight(&plan),
+            Err(NetError::NeedsNetAdmin)
+        ));
+        assert!(net::preflight(&Network::None).is_ok());
+    });
+}
+
+#[test]
 fn vlan_end_to_end_where_the_kernel_has_8021q() {
     if !support::privileged("vlan_end_to_end_where_the_kernel_has_8021q") {
         return;

@@ -21,6 +21,7 @@ mod tests;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use caps::{CapSet, Capability};
 use sbx_plan::{NetKind, Network};
 
 use crate::journal::ApplyJournal;
@@ -87,6 +88,8 @@ pub enum NetError {
         name: String,
         sandbox_id: String,
     },
+    #[error("network interfaces need CAP_NET_ADMIN on the host, which sbx does not have here: run it as root, or use `network = none`")]
+    NeedsNetAdmin,
     #[error("cannot look at the host's interfaces: {0}")]
     Host(#[source] KernelError),
     #[error("cannot {step}: {source}")]
@@ -105,7 +108,13 @@ pub fn preflight(network: &Network) -> Result<(), NetError> {
     match network {
         Network::None | Network::Host => Ok(()),
         Network::Interfaces { interfaces } => {
-            check::check_interfaces(interfaces)?;
+            if check::check_interfaces(interfaces)?.is_empty() {
+                return Ok(());
+            }
+            let can = caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN);
+            if !can.unwrap_or(false) {
+                return Err(NetError::NeedsNetAdmin);
+            }
             let mut host = host::KernelHost::open().map_err(NetError::Host)?;
             preflight_with(network, &mut host)
         }
