@@ -1600,6 +1600,24 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
         );
     }
 
+    // LXC takes an absolute mount target inside the rootfs's own path as
+    // that place in the container.
+    if let Some((path, _)) = &state.rootfs {
+        let dir = path
+            .split_once(':')
+            .map(|(_, d)| d)
+            .filter(|_| !path.starts_with('/'))
+            .unwrap_or(path);
+        let root = clean_path(dir);
+        for b in draft.mounts.iter_mut() {
+            if let Some(inside) = b.label.strip_prefix(&format!("{root}/")) {
+                b.notes
+                    .push(format!("the target is inside the rootfs {root}"));
+                b.label = format!("/{inside}");
+            }
+        }
+    }
+
     // user
     match (&state.uid, &state.gid) {
         (None, None) => {}

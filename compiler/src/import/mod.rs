@@ -191,11 +191,10 @@ pub fn convert(inputs: &[Input]) -> Conversion {
                 ),
             );
         } else {
-            if inputs.len() > 1 {
-                draft
-                    .header
-                    .push(format!("from {} ({})", input.name, input.format));
-            }
+            draft.header.push(format!(
+                "converted by `sbx convert` from {} ({})",
+                input.name, input.format
+            ));
             match input.format {
                 Format::Lxc => {
                     lxc::import(&mut ctx, &mut draft, input.path.as_deref(), &mut sources)

@@ -435,9 +435,10 @@ fn untranslated_reason(key: &str) -> &'static str {
             "sbx gives every sandbox its own mount, IPC and PID namespaces"
         }
         "ProtectProc" | "ProcSubset" => "sbx has no hidepid setting for /proc",
-        "RootDirectory" | "RootImage" | "RootImageOptions" | "RootEphemeral" | "RootHash"
-        | "RootHashSignature" | "RootVerity" | "MountImages" | "ExtensionImages"
-        | "ExtensionDirectories" => "set `from` to the root directory by hand",
+        "RootImage" | "RootImageOptions" | "RootEphemeral" | "RootHash" | "RootHashSignature"
+        | "RootVerity" | "MountImages" | "ExtensionImages" | "ExtensionDirectories" => {
+            "sbx takes a root directory or an OCI image, not a disk image"
+        }
         "PassEnvironment" | "UnsetEnvironment" => "sbx does not pass the host's environment",
         "ExecPaths" | "NoExecPaths" => "sbx has no per-path noexec setting; use a mount with `noexec`",
         "IgnoreSIGPIPE" => "sbx leaves SIGPIPE at its default",
@@ -1264,6 +1265,16 @@ fn service_key(
                         "systemd ignores it too",
                     ),
                 }
+            }
+        }
+        "RootDirectory" => {
+            let dir = spec.expand(ctx, v, a.value_start);
+            if dir.is_empty() {
+                draft.top.remove("from");
+            } else if dir.starts_with('/') {
+                set_top(ctx, draft, "from", string(&clean(&dir)), a.span, None);
+            } else {
+                untranslated(ctx, a, "the directory is not an absolute path");
             }
         }
         "EnvironmentFile" => untranslated(
