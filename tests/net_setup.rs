@@ -365,6 +365,27 @@ fn a_missing_bridge_is_refused_at_preflight_and_nothing_is_created() {
 }
 
 #[test]
+fn setup_refuses_a_child_without_a_network_namespace_of_its_own() {
+    if !support::privileged("setup_refuses_a_child_without_a_network_namespace_of_its_own") {
+        return;
+    }
+    in_test_netns(|| {
+        let before = link_snapshot();
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let plan = network(vec![interface("eth0", NetKind::Veth, None)]);
+        let err =
+            net::setup(&plan, "shared", child.id() as i32, &mut ApplyJournal::new()).unwrap_err();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(err.to_string().contains("must include `net`"), "{err}");
+        assert_eq!(link_snapshot(), before);
+    });
+}
+
+#[test]
 fn preflight_refuses_interfaces_without_cap_net_admin() {
     if !support::privileged("preflight_refuses_interfaces_without_cap_net_admin") {
         return;

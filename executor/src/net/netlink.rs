@@ -63,6 +63,17 @@ impl Netlink {
                 "cannot open the network namespace of process {pid}"
             ))
         })?;
+        // Interfaces "in the sandbox" would otherwise land on the host.
+        let same = |a: &File, b: &OwnedFd| -> Result<bool, KernelError> {
+            let a = nix::sys::stat::fstat(a).map_err(|e| KernelError::from_errno(e as i32))?;
+            let b = nix::sys::stat::fstat(b).map_err(|e| KernelError::from_errno(e as i32))?;
+            Ok((a.st_dev, a.st_ino) == (b.st_dev, b.st_ino))
+        };
+        if same(&sandbox_netns, &host_netns)? {
+            return Err(KernelError::other(format!(
+                "process {pid} shares sbx's network namespace: the plan's `namespaces` must include `net` for interfaces"
+            )));
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
