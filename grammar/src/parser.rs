@@ -291,20 +291,17 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::lbracket => "`[`",
         Rule::rbracket => "`]`",
         Rule::comma => "`,`",
-        Rule::nl | Rule::semi => "a newline or `;`",
+        Rule::semi => "a newline or `;`",
         Rule::EOI => "the end of the file",
-        Rule::value => "a value",
-        Rule::label => "a block label",
         Rule::include_stmt
         | Rule::kw_include
         | Rule::assignment
         | Rule::block
         | Rule::key
-        | Rule::ident
         | Rule::file => "a key",
-        Rule::map_entry | Rule::map_key => "a map key",
-        Rule::string | Rule::close_quote => "a quoted string",
-        Rule::ml_close => "`\"\"\"`",
+        Rule::ident => "a name",
+        Rule::map_entry => "a map key",
+        Rule::string => "a quoted string",
         Rule::ml_string
         | Rule::list
         | Rule::map
@@ -474,8 +471,7 @@ fn describe_syntax_error(
         };
     }
 
-    let expects_key_follow =
-        terms.contains(&"`=`") && (terms.contains(&"`{`") || terms.contains(&"a block label"));
+    let expects_key_follow = terms.contains(&"`=`") && terms.contains(&"`{`");
     if expects_key_follow {
         if let Some(key) = key_before(text, at) {
             let help = if found == "the end of the line" {
@@ -648,7 +644,7 @@ impl Builder {
     }
 
     fn file(&mut self, pair: Pair<'_, Rule>) -> File {
-        let body = self.body(pair.into_inner(), false);
+        let body = self.body(pair.into_inner(), 0, false);
         let mut file = File {
             source: self.source,
             includes: Vec::new(),
@@ -677,7 +673,14 @@ impl Builder {
 
     /// Builds the statements of a file or a block from its pairs (the
     /// block's key, label and braces are skipped), attaching comments.
-    fn body<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>, in_block: bool) -> Body {
+    /// `start` is where the body begins in the parsed text (after the
+    /// block's `{`); newlines are found in the text between the pairs.
+    fn body<'i>(
+        &mut self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+        start: usize,
+        in_block: bool,
+    ) -> Body {
         let mut items: Vec<Item> = Vec::new();
         let mut pending: Vec<Comment> = Vec::new();
         let mut header_trailing = None;
@@ -686,21 +689,33 @@ impl Builder {
         // A blank line after the last pending comment (for the file's first
         // statement: a header comment set apart from it).
         let mut blank_after_comments = false;
-        let mut previous_was_newline = false;
         let mut owner = in_block.then_some(LineOwner::BlockHeader);
+        let mut cursor = start;
         for pair in pairs {
-            match pair.as_rule() {
-                Rule::nl => {
-                    if previous_was_newline {
-                        blank = true;
-                        blank_after_comments = !pending.is_empty();
-                    }
-                    previous_was_newline = true;
-                    owner = None;
-                }
-                Rule::semi => previous_was_newline = false,
+            let rule = pair.as_rule();
+            if !matches!(
+                rule,
+                Rule::semi | Rule::comment | Rule::include_stmt | Rule::assignment | Rule::block
+            ) {
+                continue; // EOI, braces
+            }
+            // Between two pairs there is only whitespace and newlines.
+            let span = pair.as_span();
+            let newlines = pair.get_input().as_bytes()[cursor..span.start()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            cursor = span.end();
+            if newlines > 0 {
+                owner = None;
+            }
+            if newlines > 1 {
+                blank = true;
+                blank_after_comments = !pending.is_empty();
+            }
+            match rule {
+                Rule::semi => {}
                 Rule::comment => {
-                    previous_was_newline = false;
                     let comment = self.comment(&pair);
                     match owner {
                         Some(LineOwner::BlockHeader) if header_trailing.is_none() => {
@@ -727,8 +742,7 @@ impl Builder {
                         }
                     }
                 }
-                Rule::include_stmt | Rule::assignment | Rule::block => {
-                    previous_was_newline = false;
+                _ => {
                     let mut moved = Vec::new();
                     let mut item = match pair.as_rule() {
                         Rule::include_stmt => {
@@ -761,7 +775,6 @@ impl Builder {
                     items.push(item);
                     owner = Some(LineOwner::Statement(items.len() - 1));
                 }
-                _ => {} // EOI, braces
             }
         }
         Body {
@@ -796,12 +809,19 @@ impl Builder {
         }
     }
 
+    /// Splits a dotted key into its parts, each with its span.
     fn key(&self, pair: Pair<'_, Rule>) -> Key {
         let span = self.span(&pair);
-        let parts = pair
-            .into_inner()
-            .map(|p| Spanned::new(p.as_str().to_string(), self.span(&p)))
-            .collect();
+        let start = pair.as_span().start();
+        let mut parts = Vec::new();
+        let mut offset = start;
+        for part in pair.as_str().split('.') {
+            parts.push(Spanned::new(
+                part.to_string(),
+                self.span_at(offset, offset + part.len()),
+            ));
+            offset += part.len() + 1;
+        }
         Key { parts, span }
     }
 
@@ -809,9 +829,7 @@ impl Builder {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let key = self.key(inner.next().expect("assignment has a key"));
-        let value_pair = inner
-            .find(|p| p.as_rule() == Rule::value)
-            .expect("assignment has a value");
+        let value_pair = inner.nth(1).expect("assignment has `=` and a value");
         let value = self.value(value_pair, moved);
         if key.parts.len() == 1 && key.parts[0].node == "include" {
             self.error(
@@ -834,24 +852,23 @@ impl Builder {
         let mut inner = pair.into_inner().peekable();
         let key = self.key(inner.next().expect("block has a key"));
         let mut label = None;
-        if inner.peek().map(|p| p.as_rule()) == Some(Rule::label) {
-            let label_pair = inner.next().expect("peeked");
-            let label_span = self.span(&label_pair);
-            let token = label_pair.into_inner().next().expect("label has a token");
+        if let Some(token) = inner.next_if(|p| p.as_rule() != Rule::lbrace) {
+            let span = self.span(&token);
             label = Some(match token.as_rule() {
                 Rule::string => Label {
                     name: self.string(token),
                     quoted: true,
-                    span: label_span,
+                    span,
                 },
                 _ => Label {
                     name: token.as_str().to_string(),
                     quoted: false,
-                    span: label_span,
+                    span,
                 },
             });
         }
-        let body = self.body(inner, true);
+        let lbrace = inner.next().expect("block has `{`");
+        let body = self.body(inner, lbrace.as_span().end(), true);
         let mut statements = Vec::new();
         for item in body.items {
             match item {
@@ -876,9 +893,8 @@ impl Builder {
     }
 
     /// Builds a value; comments found inside brackets go to `moved`.
-    fn value(&mut self, pair: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> Value {
-        let span = self.span(&pair);
-        let token = pair.into_inner().next().expect("value has one token");
+    fn value(&mut self, token: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> Value {
+        let span = self.span(&token);
         let kind = match token.as_rule() {
             Rule::string => ValueKind::String(StringLit {
                 value: self.string(token),
@@ -892,9 +908,9 @@ impl Builder {
                 let mut items = Vec::new();
                 for p in token.into_inner() {
                     match p.as_rule() {
-                        Rule::value => items.push(self.value(p, moved)),
+                        Rule::lbracket | Rule::rbracket | Rule::comma => {}
                         Rule::inner_comment => moved.push(self.comment(&p)),
-                        _ => {}
+                        _ => items.push(self.value(p, moved)),
                     }
                 }
                 ValueKind::List(items)
@@ -933,24 +949,21 @@ impl Builder {
     }
 
     fn map_entry(&mut self, pair: Pair<'_, Rule>, moved: &mut Vec<Comment>) -> MapEntry {
-        let mut key = None;
+        let mut inner = pair.into_inner();
+        let key_token = inner.next().expect("map entry has a key");
+        let span = self.span(&key_token);
+        let (key, quoted_key) = match key_token.as_rule() {
+            Rule::string => (Spanned::new(self.string(key_token), span), true),
+            _ => (Spanned::new(key_token.as_str().to_string(), span), false),
+        };
         let mut value = None;
-        for p in pair.into_inner() {
+        for p in inner {
             match p.as_rule() {
-                Rule::map_key => {
-                    let span = self.span(&p);
-                    let token = p.into_inner().next().expect("map key has a token");
-                    key = Some(match token.as_rule() {
-                        Rule::string => (Spanned::new(self.string(token), span), true),
-                        _ => (Spanned::new(token.as_str().to_string(), span), false),
-                    });
-                }
-                Rule::value => value = Some(self.value(p, moved)),
+                Rule::eq => {}
                 Rule::inner_comment => moved.push(self.comment(&p)),
-                _ => {}
+                _ => value = Some(self.value(p, moved)),
             }
         }
-        let (key, quoted_key) = key.expect("map entry has a key");
         MapEntry {
             key,
             quoted_key,
@@ -988,56 +1001,51 @@ impl Builder {
 
     /// An integer, size, duration, percentage or port: told apart by the
     /// suffix after the digits.
+    /// An integer, size, duration, percentage or port: told apart by the
+    /// suffix after the digits.
     fn number(&mut self, token: Pair<'_, Rule>) -> ValueKind {
         let span = self.span(&token);
         let text = token.as_str();
-        let mut inner = token.into_inner();
-        let digits = inner.next().expect("a number has digits");
-        let suffix = inner.next();
-        let radix = match digits.as_rule() {
-            Rule::hex_int => Some((Radix::Hex, 16)),
-            Rule::oct_int => Some((Radix::Octal, 8)),
-            _ => None,
-        };
-        if let Some((radix, base)) = radix {
-            let value = u64::from_str_radix(&digits.as_str()[2..], base).unwrap_or_else(|_| {
-                self.overflow(span, text);
-                0
-            });
-            return ValueKind::Integer(IntegerLit { value, radix });
+        for (prefix, radix, base) in [("0x", Radix::Hex, 16), ("0o", Radix::Octal, 8)] {
+            if let Some(digits) = text.strip_prefix(prefix) {
+                let value = u64::from_str_radix(digits, base).unwrap_or_else(|_| {
+                    self.overflow(span, text);
+                    0
+                });
+                return ValueKind::Integer(IntegerLit { value, radix });
+            }
         }
-        let has_fraction = digits.as_str().contains('.');
+        let digits_end = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (digits, suffix) = text.split_at(digits_end);
+        let has_fraction = digits.contains('.');
         let number = DecimalLit {
-            text: digits.as_str().to_string(),
+            text: digits.to_string(),
         };
-        let Some(suffix) = suffix else {
-            if has_fraction {
+        match suffix {
+            "" | "/tcp" | "/udp" if has_fraction => {
                 self.bad_value(span, text);
-                return ValueKind::Word(text.to_string());
+                ValueKind::Word(text.to_string())
             }
-            let value = self.decimal_u64(span, text);
-            return ValueKind::Integer(IntegerLit {
-                value,
+            "" => ValueKind::Integer(IntegerLit {
+                value: self.decimal_u64(span, text),
                 radix: Radix::Decimal,
-            });
-        };
-        match suffix.as_rule() {
-            Rule::size_unit => self.size(span, text, number, suffix.as_str()),
-            Rule::duration_unit => self.duration(span, text, number, suffix.as_str()),
-            Rule::percent_sign => ValueKind::Percent(number),
-            _ => {
-                if has_fraction {
-                    self.bad_value(span, text);
-                    return ValueKind::Word(text.to_string());
-                }
-                let digits_span = self.span(&digits);
-                let number = self.decimal_u64(digits_span, digits.as_str());
-                let protocol = match suffix.as_str() {
-                    "udp" => Protocol::Udp,
-                    _ => Protocol::Tcp,
-                };
-                ValueKind::Port(PortLit { number, protocol })
+            }),
+            "/tcp" | "/udp" => {
+                let digits_span = Span::new(span.source, span.start, span.start + digits.len());
+                ValueKind::Port(PortLit {
+                    number: self.decimal_u64(digits_span, digits),
+                    protocol: if suffix == "/udp" {
+                        Protocol::Udp
+                    } else {
+                        Protocol::Tcp
+                    },
+                })
             }
+            "%" => ValueKind::Percent(number),
+            "us" | "ms" | "s" | "min" | "h" => self.duration(span, text, number, suffix),
+            _ => self.size(span, text, number, suffix),
         }
     }
 
@@ -1156,19 +1164,16 @@ impl Builder {
 
     /// Decodes a `"..."` string, reporting bad escapes and a missing `"`.
     fn string(&mut self, token: Pair<'_, Rule>) -> String {
-        let token_span = self.span(&token);
-        let mut inner = token.into_inner();
-        let body = inner.next().expect("string has a body");
-        let closed = inner.next().is_some();
-        let base = self.offset + body.as_span().start();
-        let raw = body.as_str();
+        let span = self.span(&token);
+        let text = token.as_str();
+        let closed = text.len() >= 2 && ends_with_unescaped(text, "\"");
+        let raw = &text[1..text.len() - usize::from(closed)];
         if !closed {
-            let end = token_span.end;
-            let at_newline = body.get_input()[body.as_span().end()..].starts_with('\n');
+            let at_newline = token.get_input()[token.as_span().end()..].starts_with('\n');
             if at_newline {
                 self.error(
                     code::NEWLINE_IN_STRING,
-                    Span::new(self.source, token_span.start, end),
+                    span,
                     "string is not closed before the end of the line".to_string(),
                     "this string runs into a newline",
                     Some("close it with `\"`; write `\\n` for a newline, or use `\"\"\"` for text over several lines".to_string()),
@@ -1176,38 +1181,46 @@ impl Builder {
             } else {
                 self.error(
                     code::UNCLOSED_STRING,
-                    Span::new(self.source, token_span.start, end),
+                    span,
                     "string is not closed".to_string(),
                     "this string reaches the end of the file",
                     Some("close it with `\"`".to_string()),
                 );
             }
         }
-        unescape(raw, Some((self, base)))
+        unescape(raw, Some((self, span.start + 1)))
     }
 
     /// Decodes a `"""..."""` string: escapes checked on the raw text, then
     /// the dedent rule, then escapes decoded.
     fn ml_string(&mut self, token: Pair<'_, Rule>) -> String {
-        let token_span = self.span(&token);
-        let mut inner = token.into_inner();
-        let body = inner.next().expect("multi-line string has a body");
-        let closed = inner.next().is_some();
-        let base = self.offset + body.as_span().start();
-        let raw = body.as_str();
+        let span = self.span(&token);
+        let text = token.as_str();
+        let closed = text.len() >= 6 && ends_with_unescaped(text, "\"\"\"");
+        let raw = &text[3..text.len() - if closed { 3 } else { 0 }];
         if !closed {
             self.error(
                 code::UNCLOSED_STRING,
-                Span::new(self.source, token_span.start, token_span.start + 3),
+                Span::new(span.source, span.start, span.start + 3),
                 "multi-line string is not closed".to_string(),
                 "this `\"\"\"` is never closed",
                 Some("close it with `\"\"\"`".to_string()),
             );
         }
         // Report escape errors with their exact spans.
-        unescape(raw, Some((self, base)));
+        unescape(raw, Some((self, span.start + 3)));
         unescape(&dedent(raw), None)
     }
+}
+
+/// Whether `text` ends with `quote` that is not escaped (preceded by an even
+/// number of backslashes).
+fn ends_with_unescaped(text: &str, quote: &str) -> bool {
+    let Some(before) = text.strip_suffix(quote) else {
+        return false;
+    };
+    let backslashes = before.len() - before.trim_end_matches('\\').len();
+    backslashes % 2 == 0
 }
 
 /// `number * multiplier` as a whole `u64`. Trailing zeros of the fraction
