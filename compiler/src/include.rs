@@ -169,9 +169,30 @@ fn display_name(including: &str, written: &str, joined: &Path) -> String {
         return written.to_string();
     }
     match Path::new(including).parent() {
-        Some(parent) => parent.join(written).display().to_string(),
-        None => joined.display().to_string(),
+        Some(parent) => lexical(&parent.join(written)),
+        None => lexical(joined),
     }
+}
+
+/// `a/b/../c` as `a/c`, lexically; leading `..` are kept.
+fn lexical(path: &Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match parts.last() {
+                Some(Component::Normal(_)) => {
+                    parts.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => parts.push(c),
+            },
+            other => parts.push(other),
+        }
+    }
+    let out: std::path::PathBuf = parts.iter().collect();
+    out.display().to_string()
 }
 
 /// When a syntax error is on a line that starts with a foreign key (a

@@ -19,27 +19,26 @@ pub(crate) fn load(
 ) -> Option<SourceId> {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let nul = text.find('\0');
-            let id = sources.add(SourceFile::new(path, name.clone(), text));
-            if let Some(at) = nul {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "sbx::source::binary",
-                        format!("`{name}` is not a profile: it contains binary data"),
-                    )
-                    .with_label(Span::new(id, at, at + 1), "a NUL byte")
-                    .with_help("a profile is UTF-8 text; check that the right file is given"),
-                );
-                return None;
-            }
-            Some(id)
+            let Some(at) = text.find('\0') else {
+                return Some(sources.add(SourceFile::new(path, name, text)));
+            };
+            let id = sources.add(SourceFile::new(path, name.clone(), printable(&text)));
+            diagnostics.push(
+                Diagnostic::error(
+                    "sbx::source::binary",
+                    format!("`{name}` is not a profile: it contains binary data"),
+                )
+                .with_label(Span::new(id, at, at + 1), "a NUL byte")
+                .with_help("a profile is UTF-8 text; check that the right file is given"),
+            );
+            None
         }
         Err(err) => {
             let valid = err.utf8_error().valid_up_to();
             let bad_len = err.utf8_error().error_len().unwrap_or(1);
-            let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
             // The lossy text is identical up to the first bad byte, which
             // becomes U+FFFD (3 bytes): label that character.
+            let lossy = printable(&String::from_utf8_lossy(err.as_bytes()));
             let id = sources.add(SourceFile::new(path, name.clone(), lossy));
             diagnostics.push(
                 Diagnostic::error("sbx::source::utf8", format!("`{name}` is not valid UTF-8"))
@@ -55,4 +54,19 @@ pub(crate) fn load(
             None
         }
     }
+}
+
+/// The text with ASCII control characters (but tab, newline and carriage
+/// return) shown as `?`, one byte for one byte so that offsets stay valid:
+/// a snippet of a binary file must not drive the user's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }

@@ -184,12 +184,12 @@ impl Lowerer {
                 Some(b) => format!("write `{b} {{ {} }}`", spec.example),
             };
             let home_text = match home {
-                None => "the top level".to_string(),
-                Some(b) => format!("the `{b}` block"),
+                None => "at the top level".to_string(),
+                Some(b) => format!("in the `{b}` block"),
             };
             self.error(
                 "sbx::key::misplaced",
-                format!("`{dotted}` belongs in {home_text}, not {place}"),
+                format!("`{dotted}` belongs {home_text}, not {place}"),
                 key.span,
                 "misplaced key",
                 help,

@@ -53,9 +53,12 @@ pub(crate) fn namespaces_and_network(l: &mut Lowerer, top: &Fields) -> (Vec<Name
     }
     let first_block = net_blocks.first().map(|b| b.key.span);
 
+    // With a misspelt namespace, whether `net` was meant is unknown: the
+    // combination checks would only add noise.
     let has_net_ns = explicit
         .as_ref()
-        .map(|(ns, _)| ns.contains(&Namespace::Net));
+        .filter(|((_, complete), _)| *complete)
+        .map(|((ns, _), _)| ns.contains(&Namespace::Net));
     match (mode, first_block) {
         (Some("host"), Some(block)) => l.push(
             Diagnostic::error(
@@ -112,7 +115,7 @@ pub(crate) fn namespaces_and_network(l: &mut Lowerer, top: &Fields) -> (Vec<Name
     }
 
     let namespaces = match explicit {
-        Some((ns, f)) => {
+        Some(((ns, _), f)) => {
             l.spans.insert("namespaces", f.value.span);
             ns
         }
@@ -130,10 +133,12 @@ pub(crate) fn namespaces_and_network(l: &mut Lowerer, top: &Fields) -> (Vec<Name
     (namespaces, network)
 }
 
-fn namespaces(l: &mut Lowerer, f: &Field) -> Vec<Namespace> {
+/// The namespaces listed, and whether every item was a known name.
+fn namespaces(l: &mut Lowerer, f: &Field) -> (Vec<Namespace>, bool) {
     let Some(items) = l.list(f, "a list of namespace names") else {
-        return DEFAULT_NAMESPACES.to_vec();
+        return (DEFAULT_NAMESPACES.to_vec(), false);
     };
+    let mut complete = true;
     let mut out: Vec<Namespace> = Vec::new();
     let mut seen: HashMap<Namespace, Span> = HashMap::new();
     for item in items {
@@ -144,6 +149,7 @@ fn namespaces(l: &mut Lowerer, f: &Field) -> Vec<Namespace> {
             "sbx::namespaces::unknown",
             "namespace",
         ) else {
+            complete = false;
             continue;
         };
         let ns = Namespace::ALL
@@ -166,7 +172,7 @@ fn namespaces(l: &mut Lowerer, f: &Field) -> Vec<Namespace> {
         out.push(ns);
     }
     out.sort();
-    out
+    (out, complete)
 }
 
 fn ifname_problem(name: &str) -> Option<String> {

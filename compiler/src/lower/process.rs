@@ -181,7 +181,7 @@ pub(crate) fn hostname(l: &mut Lowerer, top: &Fields, key: &str) -> Option<Strin
             format!("`{text}` is not a valid {key}: {problem}"),
             field.value.span,
             format!("invalid {key}"),
-            "a hostname is at most 64 bytes of letters, digits, `-` and `.`, such as `web-1.example`",
+            format!("a {key} is at most 64 bytes of letters, digits, `-` and `.`, such as `web-1.example`"),
         );
         return None;
     }
@@ -275,7 +275,7 @@ pub(crate) fn process(l: &mut Lowerer, top: &Fields) -> Process {
     let groups = groups(l, top);
     let cwd = match top.get("workdir") {
         Some(f) => match l.string(&f) {
-            Some(p) if l.sandbox_path("`workdir`", &p, f.value.span) => {
+            Some(p) if l.sandbox_path("workdir", &p, f.value.span) => {
                 l.spans.insert("process.cwd", f.value.span);
                 p
             }
@@ -378,9 +378,14 @@ fn env(l: &mut Lowerer, top: &Fields, terminal: bool) -> Vec<EnvVar> {
         for (name, value, entry) in entries {
             let valid = !name.is_empty() && !name.contains(['=', '\0']);
             if !valid {
+                let message = if name.is_empty() {
+                    "an environment variable name is empty".to_string()
+                } else {
+                    format!("`{name}` is not a valid environment variable name")
+                };
                 l.error(
                     "sbx::process::env-name",
-                    format!("`{name}` is not a valid environment variable name"),
+                    message,
                     entry.key_span,
                     "invalid name",
                     "a name is not empty and has no `=`, such as `TZ` or `MYSQL_MAJOR`",
