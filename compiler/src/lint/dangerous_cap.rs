@@ -60,7 +60,7 @@ fn check(cx: &LintContext) -> Vec<crate::Diagnostic> {
         };
         out.push(
             Diagnostic::warning(LINT.code, format!("the workload keeps `{cap}`"))
-                .with_label(span, format!("`{cap}` {why}"))
+                .with_label(span, *why)
                 .with_help(format!(
                     "keep it only if the workload cannot run without it; a sandbox with `{cap}` is much weaker"
                 )),
