@@ -27,6 +27,7 @@ pub struct RouteSocket {
 }
 
 impl RouteSocket {
+    /// Opens a socket in this thread's current network namespace.
     pub fn open() -> Result<RouteSocket, KernelError> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         socket.bind_auto()?;
@@ -134,6 +135,7 @@ pub struct KernelHost {
 }
 
 impl KernelHost {
+    /// Looks at the namespace of the calling thread.
     pub fn open() -> Result<KernelHost, KernelError> {
         Ok(KernelHost {
             socket: RouteSocket::open()?,

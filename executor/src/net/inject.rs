@@ -14,6 +14,7 @@ use super::kernel::{BridgeState, KernelError, LinkSettings, NetKernel, Side};
 /// The message of an injected failure.
 pub const INJECTED: &str = "injected failure";
 
+/// A [`NetKernel`] that fails the change after the first `n` (see the module).
 pub struct FailAfter<K> {
     inner: K,
     /// Changes still allowed before the failure; `None` once it fired.

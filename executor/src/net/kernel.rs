@@ -26,6 +26,7 @@ pub struct KernelError {
 }
 
 impl KernelError {
+    /// The kernel's answer `errno`, described as `strerror` does, lowercase.
     pub fn from_errno(errno: i32) -> KernelError {
         let name = nix::errno::Errno::from_raw(errno);
         KernelError {
@@ -34,6 +35,7 @@ impl KernelError {
         }
     }
 
+    /// A failure that is not an errno (a malformed answer, say).
     pub fn other(message: impl Into<String>) -> KernelError {
         KernelError {
             errno: None,
