@@ -60,6 +60,29 @@ pub(crate) mod code {
     pub const INCLUDE_SYNTAX: &str = "sbx::parse::include-syntax";
 }
 
+/// Every code a [`SyntaxError`] can carry (each is documented in
+/// `docs/grammar.md`).
+pub const ERROR_CODES: &[&str] = &[
+    code::SYNTAX,
+    code::UNCLOSED,
+    code::UNEXPECTED_CLOSE,
+    code::TOO_DEEP,
+    code::BAD_ESCAPE,
+    code::BAD_UNICODE_ESCAPE,
+    code::NEWLINE_IN_STRING,
+    code::UNCLOSED_STRING,
+    code::LEADING_ZERO,
+    code::INTEGER_OVERFLOW,
+    code::SIZE_FRACTION,
+    code::SIZE_OVERFLOW,
+    code::DURATION_FRACTION,
+    code::DURATION_OVERFLOW,
+    code::BAD_VALUE,
+    code::INCLUDE_NOT_FIRST,
+    code::INCLUDE_IN_BLOCK,
+    code::INCLUDE_SYNTAX,
+];
+
 /// Parses one source text. Returns the tree when there was no error; every
 /// error found otherwise (at least one), in source order.
 pub fn parse(source: SourceId, text: &str) -> Result<File, Vec<SyntaxError>> {

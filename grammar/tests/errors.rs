@@ -318,3 +318,47 @@ fn garbage_gives_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn every_code_has_an_example_and_is_documented() {
+    let examples = [
+        ("x = 1 2", "sbx::parse::syntax"),
+        ("x = [1", "sbx::parse::unclosed"),
+        ("}", "sbx::parse::unexpected-close"),
+        (
+            "x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "sbx::parse::too-deep",
+        ),
+        (r#"x = "\q""#, "sbx::parse::bad-escape"),
+        (r#"x = "\u{d800}""#, "sbx::parse::bad-unicode-escape"),
+        ("x = \"a\n", "sbx::parse::newline-in-string"),
+        ("x = \"a", "sbx::parse::unclosed-string"),
+        ("x = 022", "sbx::parse::leading-zero"),
+        ("x = 99999999999999999999", "sbx::parse::integer-overflow"),
+        ("x = 1.0001K", "sbx::parse::size-fraction"),
+        ("x = 16777216T", "sbx::parse::size-overflow"),
+        ("x = 1.5us", "sbx::parse::duration-fraction"),
+        ("x = 99999999999h", "sbx::parse::duration-overflow"),
+        ("x = 1.5", "sbx::parse::bad-value"),
+        ("x = 1\ninclude \"a\"", "sbx::parse::include-not-first"),
+        ("b { include \"a\" }", "sbx::parse::include-in-block"),
+        ("include = \"a\"", "sbx::parse::include-syntax"),
+    ];
+    let docs = include_str!("../../docs/grammar.md");
+    for code in sbx_grammar::ERROR_CODES {
+        assert!(
+            docs.contains(&format!("`{code}`")),
+            "{code} is not documented"
+        );
+        let (src, _) = examples
+            .iter()
+            .find(|(_, c)| c == code)
+            .unwrap_or_else(|| panic!("no example for {code}"));
+        let errors = parse_err(src);
+        assert!(
+            errors.iter().any(|e| e.code == *code),
+            "{src:?} gives {errors:?}, not {code}"
+        );
+    }
+    assert_eq!(examples.len(), sbx_grammar::ERROR_CODES.len());
+}
