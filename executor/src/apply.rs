@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use sbx_plan::{Network, Plan};
 
-use crate::cgroup::{CgroupError, CgroupOptions, CgroupStats, SandboxCgroup};
+use crate::cgroup::{CgroupOptions, CgroupStats, SandboxCgroup};
 use crate::channel::{ChannelPair, FromSandbox, ParentChannel, StepFailure};
 use crate::journal::{ApplyJournal, UndoFailure};
 use crate::preflight::{self, HostFacts, Launch, PreflightProblem};
@@ -154,10 +154,8 @@ pub fn preflight(plan: &Plan, options: &ApplyOptions) -> Result<Launch, ApplyErr
     }
     match SandboxCgroup::preflight(&plan.limits, &options.cgroup) {
         Ok(()) => {}
-        // The placeholder backend refuses everything: with no limit to
-        // apply, the sandbox does without a cgroup of its own until the
-        // backends exist.
-        Err(CgroupError::Unsupported) if !has_limits(plan) => {}
+        // See `start_process`: an ordinary user without limits does without.
+        Err(_) if !has_limits(plan) && !nix::unistd::geteuid().is_root() => {}
         Err(e) => problems.push(PreflightProblem {
             setting: "limits".into(),
             location: location(plan, "limits"),
@@ -422,10 +420,13 @@ fn start_process(
             });
             steps.done("create the cgroup", started.elapsed().as_micros() as u64);
         }
-        // Every apply gets its own cgroup; while the backends are
-        // placeholders that refuse, a plan without limits runs without one
-        // (preflight refused any plan with limits).
-        Err(CgroupError::Unsupported) if !launch.has_limits => {}
+        // Every apply gets its own cgroup, except that an ordinary user
+        // often may not create one (cgroup v1, or no delegated v2 subtree):
+        // with no limit to apply it does without (the pid namespace still
+        // ends every process); with limits it fails, closed.
+        Err(e) if launch.rootless && !launch.has_limits => {
+            steps.done(&format!("create the cgroup (skipped: {e})"), 0);
+        }
         Err(e) => return Err(failure("create the cgroup", e.to_string())),
     }
     start_init(sys, plan, launch, options, journal, steps, id, cgroup)
