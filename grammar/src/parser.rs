@@ -494,6 +494,25 @@ fn describe_syntax_error(
         };
     }
 
+    // `lxc.net.0.link`: a dotted key whose next part is no ident.
+    if text[at..].starts_with('.') && key_before(text, at).is_some() {
+        let part_at = at + 1;
+        let (found, len) = match text[part_at..].chars().next() {
+            Some(' ' | '\t') => ("a space".to_string(), 1),
+            _ => found_at(text, part_at),
+        };
+        return SyntaxError {
+            code: code::SYNTAX,
+            message: format!("expected a key, found {found}"),
+            span: Span::new(source, part_at, part_at + len),
+            label: "expected a key".to_string(),
+            help: Some(
+                "each part of a dotted key starts with a letter or `_` (`memory.max`, not `net.0`)"
+                    .to_string(),
+            ),
+        };
+    }
+
     let expects_key_follow = terms.contains(&"`=`") && terms.contains(&"`{`");
     if expects_key_follow {
         if let Some(key) = key_before(text, at) {

@@ -225,6 +225,10 @@ fn syntax_errors_name_what_was_expected() {
     assert!(e.message.contains("`=`"), "{}", e.message);
     let e = check("net eth0.10 {}", "sbx::parse::syntax", ".");
     assert!(e.help.unwrap().contains("quoted"));
+    let e = check("lxc.net.0.link = \"br0\"", "sbx::parse::syntax", "0");
+    assert_eq!(e.message, "expected a key, found `0`");
+    let e = check("a. = 1", "sbx::parse::syntax", " ");
+    assert_eq!(e.message, "expected a key, found a space");
     let e = check("= 1", "sbx::parse::syntax", "=");
     assert_eq!(e.message, "expected a key, found `=`");
     let e = check("a { b = 1 } c = 2", "sbx::parse::syntax", "c");
