@@ -7,6 +7,7 @@ pub mod capability;
 pub mod cgroup;
 pub mod channel;
 pub mod identity;
+pub mod image;
 pub mod journal;
 pub mod net;
 pub mod preflight;

@@ -39,6 +39,9 @@ pub struct Args {
     /// Print what the sandbox's cgroup accounted after the workload exits
     #[arg(long)]
     pub stats: bool,
+    /// `--store`, `--keep`: the image rootfs (`from` an image)
+    #[command(flatten)]
+    pub image: super::image::RootfsArgs,
     /// The command to run instead of the profile's `entrypoint` and `cmd`
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -54,6 +57,12 @@ pub fn run(args: Args) -> ExitCode {
         // replaces both.
         plan.process.args = args.command.clone();
     }
+    // An image rootfs: its overlay is mounted here and unmounted when
+    // `_rootfs` drops, on every return below.
+    let _rootfs = match super::image::prepare_apply(&mut plan, &args.image) {
+        Ok(mount) => mount,
+        Err(code) => return code,
+    };
     if plan.process.args.is_empty() {
         eprintln!(
             "sbx: `{}` has no command to run (a profile without `cmd` or `entrypoint` is a fragment)\n  help: give one after `--`: `sbx apply {} -- /bin/sh`",

@@ -1,10 +1,12 @@
 //! One file per subcommand; this module only dispatches.
 
 mod apply;
+mod build;
 mod check;
 mod convert;
 mod emit;
 mod fmt;
+mod image;
 mod plan;
 
 use std::process::ExitCode;
@@ -33,6 +35,10 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Emit a profile as an OCI bundle, a systemd unit, an LXC config or a Kubernetes Pod
     Emit(emit::Args),
+    /// Run a profile's `build` steps with a layer cache and store the image
+    Build(build::Args),
+    /// Manage the local image store (import, ls, rm)
+    Image(image::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -43,6 +49,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Emit(args) => emit::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Image(args) => image::run(args),
     }
 }
 
