@@ -352,8 +352,9 @@ fn check_one(index: usize, iface: &NetInterface) -> Result<Option<CheckedInterfa
         kind: iface.kind,
         link,
         create_bridge: iface.create_bridge,
-        // LXC's default for macvlan.
-        macvlan_mode: iface.macvlan_mode.unwrap_or(MacvlanMode::Private),
+        // The compiler's default (docs/language.md), so that a plan
+        // written by hand means what the same profile would.
+        macvlan_mode: iface.macvlan_mode.unwrap_or(MacvlanMode::Bridge),
         vlan_id,
         hwaddr,
         addresses,
@@ -492,7 +493,7 @@ mod tests {
         m.link = Some("eth9".into());
         assert_eq!(
             check_interfaces(&[m.clone()]).unwrap()[0].macvlan_mode,
-            MacvlanMode::Private
+            MacvlanMode::Bridge
         );
         m.vlan_id = Some(4);
         assert!(err(&[m]).contains("`vlan` is for vlan interfaces only"));
