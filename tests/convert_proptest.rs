@@ -1,11 +1,13 @@
 //! Random input to each importer never panics; when it converts, the
-//! profile printed from it parses again.
+//! profile printed from it parses again and passes `sbx check`.
 
 mod convert_support;
 
 use proptest::prelude::*;
 use sbx_compiler::import::{self, Format, Input};
 
+/// Converts `text`; when that succeeds, the printed profile parses and
+/// passes `sbx check`.
 fn convert_never_panics(format: Format, text: &[u8]) {
     let conversion = import::convert(&[Input::new("random", text.to_vec(), format)]);
     if let Some(profile) = &conversion.profile {
@@ -13,6 +15,12 @@ fn convert_never_panics(format: Format, text: &[u8]) {
         if let Err(e) = convert_support::reformat("random.sbx", &printed) {
             panic!("the printed profile does not parse: {e}\n{printed}");
         }
+        let errors = convert_support::check_errors("random.sbx", &printed);
+        assert!(
+            errors.is_empty(),
+            "the converted profile fails check:\n{errors}\n{printed}\n--- from\n{}",
+            String::from_utf8_lossy(text)
+        );
     }
 }
 

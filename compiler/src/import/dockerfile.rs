@@ -779,6 +779,19 @@ fn from_instruction(
             "sbx uses the image for the host's platform",
         );
     }
+    // The compiler's rule for an image name.
+    let valid_image = !image.starts_with(['-', ':', '/', '@', '.'])
+        && image.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@' | '+')
+        });
+    if !image.is_empty() && !image.contains('$') && !valid_image {
+        ctx.untranslated(
+            from.span,
+            "FROM",
+            "the image name is not a valid image reference",
+        );
+        return;
+    }
     if image.is_empty() || image.contains('$') {
         ctx.untranslated(
             from.span,
@@ -859,6 +872,16 @@ fn instruction(
     match ins.keyword.as_str() {
         "ARG" => {
             for (name, value) in parse_pairs(&ins.args, escape, false) {
+                let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    ctx.untranslated(
+                        ins.span,
+                        "ARG",
+                        &format!("`{}` is not a build argument name", shorten(&name, 40)),
+                    );
+                    continue;
+                }
                 let (value, missing) = match &value {
                     Some(v) => {
                         let lexer = Lexer::new(escape, &state.env, &state.args);
@@ -879,6 +902,10 @@ fn instruction(
         }
         "ENV" => {
             for (name, value) in parse_pairs(&ins.args, escape, true) {
+                if name.is_empty() || name.contains('\0') {
+                    ctx.untranslated(ins.span, "ENV", "the variable has no valid name");
+                    continue;
+                }
                 let Some(value) = value else {
                     ctx.lossy(
                         ins.span,

@@ -894,14 +894,15 @@ pub(crate) fn port(number: u64, protocol: Protocol) -> Value {
 }
 
 /// `a / b * 100` as a decimal text with at most 4 fraction digits (rounded
-/// down), and whether it was exact.
+/// up, so that a quota never falls below what was asked), and whether it
+/// was exact.
 pub(crate) fn ratio_percent(a: u64, b: u64) -> (String, bool) {
     if b == 0 {
         return ("0".to_string(), false);
     }
     let scaled = (a as u128) * 100 * 10_000;
-    let whole = scaled / b as u128;
     let exact = scaled.is_multiple_of(b as u128);
+    let whole = scaled / b as u128 + u128::from(!exact);
     let int = whole / 10_000;
     let frac = whole % 10_000;
     let text = if frac == 0 {
@@ -971,7 +972,7 @@ mod tests {
     #[test]
     fn percent_ratio() {
         assert_eq!(ratio_percent(25_000, 100_000), ("25".to_string(), true));
-        assert_eq!(ratio_percent(1, 3), ("33.3333".to_string(), false));
+        assert_eq!(ratio_percent(1, 3), ("33.3334".to_string(), false));
         assert_eq!(ratio_percent(150_000, 100_000), ("150".to_string(), true));
     }
 

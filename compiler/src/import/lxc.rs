@@ -9,7 +9,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use sbx_grammar::ast::{Span, Value};
+use sbx_grammar::ast::{Span, Value, ValueKind};
 
 use super::draft::{
     boolean, capability_name, entry, integer, list, percent, ratio_percent, size, string, strings,
@@ -602,12 +602,21 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
             let field = if key == "lxc.tty.max" { "tty" } else { "pts" };
             if value.is_empty() {
                 draft.console.remove(field);
-            } else if let Ok(n) = value.parse::<u64>() {
-                draft
-                    .console
-                    .set(field, entry(integer(n), line.span, ctx.input), &mut draft.merge);
             } else {
-                untranslated(ctx, line, key, "the value is not a count");
+                match value.parse::<u64>() {
+                    Ok(n) if field == "tty" && n > 63 => {
+                        untranslated(ctx, line, key, "sbx creates at most 63 ttys")
+                    }
+                    Ok(n) if field == "pts" && (n == 0 || n > u64::from(u32::MAX)) => {
+                        untranslated(ctx, line, key, "the pts count is not in 1-4294967295")
+                    }
+                    Ok(n) => draft.console.set(
+                        field,
+                        entry(integer(n), line.span, ctx.input),
+                        &mut draft.merge,
+                    ),
+                    Err(_) => untranslated(ctx, line, key, "the value is not a count"),
+                }
             }
         }
         "lxc.cap.drop" => {
@@ -652,7 +661,10 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
         "lxc.environment" => {
             if value.is_empty() {
                 draft.env.items.clear();
-            } else if let Some((k, v)) = value.split_once('=') {
+            } else if let Some((k, v)) = value
+                .split_once('=')
+                .filter(|(k, v)| !k.trim().is_empty() && !v.contains('\0'))
+            {
                 let k = k.trim();
                 draft
                     .env
@@ -883,12 +895,54 @@ fn idmap(ctx: &mut Ctx, draft: &mut Draft, line: &Line) {
         .and_then(|p| p.iter().map(|n| n.parse().ok()).collect());
     match (parts.first().copied(), numbers) {
         (Some(kind @ ("u" | "g" | "b")), Some(n)) if n.len() == 3 => {
-            let triple = list(n.iter().map(|&x| integer(x)).collect());
+            let (inside, outside, count) = (n[0], n[1], n[2]);
+            let end = u64::from(u32::MAX) + 1;
+            let fits = |start: u64| start.checked_add(count).is_some_and(|e| e <= end);
+            if count == 0 || !fits(inside) || !fits(outside) {
+                untranslated(
+                    ctx,
+                    line,
+                    &line.key,
+                    "an id range has a count of at least 1 and ends at or below 4294967296",
+                );
+                return;
+            }
             let keys: &[&str] = match kind {
                 "u" => &["uid"],
                 "g" => &["gid"],
                 _ => &["uid", "gid"],
             };
+            // The kernel refuses overlapping ranges.
+            let overlaps = |a: u64, b: u64, m: u64| a < b + m && b < a + count;
+            for k in keys {
+                let clash = draft.idmap.get(k).is_some_and(|e| match &e.value.kind {
+                    ValueKind::List(ranges) => ranges.iter().any(|r| match &r.kind {
+                        ValueKind::List(t) => {
+                            let v: Vec<u64> = t
+                                .iter()
+                                .filter_map(|x| match &x.kind {
+                                    ValueKind::Integer(i) => Some(i.value),
+                                    _ => None,
+                                })
+                                .collect();
+                            v.len() == 3
+                                && (overlaps(inside, v[0], v[2]) || overlaps(outside, v[1], v[2]))
+                        }
+                        _ => false,
+                    }),
+                    _ => false,
+                });
+                if clash {
+                    untranslated(
+                        ctx,
+                        line,
+                        &line.key,
+                        "the range overlaps an earlier one, which the kernel refuses",
+                    );
+                    return;
+                }
+            }
+            let triple = list(n.iter().map(|&x| integer(x)).collect());
             for k in keys {
                 draft.idmap.append(k, triple.clone(), line.span, ctx.input);
             }
@@ -902,13 +956,16 @@ fn idmap(ctx: &mut Ctx, draft: &mut Draft, line: &Line) {
     }
 }
 
-/// `/a/./b/` -> `/a/b`; `..` kept (validation reports it).
+/// `/a/./b/../c/` -> `/a/c`, absolute, `..` resolved lexically (as the
+/// kernel resolves it inside the container's root, symlinks aside).
 fn clean_path(path: &str) -> String {
     let mut out = PathBuf::from("/");
     for c in Path::new(path).components() {
         match c {
             Component::Normal(p) => out.push(p),
-            Component::ParentDir => out.push(".."),
+            Component::ParentDir => {
+                out.pop();
+            }
             _ => {}
         }
     }
@@ -1440,7 +1497,7 @@ fn cgroup2(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, fil
                 draft.limits.remove("cpu.quota");
             } else {
                 match quota.parse::<u64>() {
-                    Ok(q) if q > 0 => {
+                    Ok(q) if q >= 1000 => {
                         let (pct, exact) = ratio_percent(q, period);
                         set_limit(
                             ctx,
@@ -1450,7 +1507,7 @@ fn cgroup2(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, fil
                             percent(&pct),
                             Some(format!(
                                 "cpu.max=\"{v}\" -> {pct}% (quota/period*100{})",
-                                if exact { "" } else { ", rounded down" }
+                                if exact { "" } else { ", rounded up" }
                             )),
                         );
                     }
@@ -1716,6 +1773,12 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
         }
     }
     match (state.cfs_quota, state.cfs_period) {
+        (Some((q, i)), _) if (1..1000).contains(&q) => untranslated(
+            ctx,
+            &lines[i],
+            "lxc.cgroup.cpu.cfs_quota_us",
+            "a quota below 1000 us is below the kernel's 1 ms minimum",
+        ),
         (Some((q, i)), period) if q > 0 => {
             let p = period.map(|(p, _)| p).unwrap_or(100_000);
             let (pct, exact) = ratio_percent(q as u64, p.max(1));
@@ -1727,7 +1790,7 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
                 percent(&pct),
                 Some(format!(
                     "cfs_quota_us={q} / cfs_period_us={p} -> {pct}% (quota/period*100{})",
-                    if exact { "" } else { ", rounded down" }
+                    if exact { "" } else { ", rounded up" }
                 )),
             );
             if p != 100_000 {
@@ -1778,8 +1841,6 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
     // interfaces
     let mut nets = state.nets;
     nets.sort_by_key(|n| n.index);
-    let mut default_names = 0;
-    let real: Vec<&NetConfig> = nets.iter().filter(|n| n.kind.is_some()).collect();
     for net in &nets {
         if net.kind.is_none() {
             let line = &lines[net.first_line];
@@ -1791,10 +1852,26 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             );
         }
     }
+    let real: Vec<&NetConfig> = nets.iter().filter(|n| n.kind.is_some()).collect();
+    let kind_of = |n: &NetConfig| n.kind.as_ref().map(|(k, _)| k.clone()).unwrap_or_default();
+    let devices = real
+        .iter()
+        .filter(|n| !matches!(kind_of(n).as_str(), "none" | "empty"))
+        .count();
+    let mut default_names = 0;
     for net in real {
         let (kind, ki) = net.kind.as_ref().expect("filtered");
         let kline = &lines[*ki];
         match kind.as_str() {
+            "none" if devices > 0 => {
+                untranslated(
+                    ctx,
+                    kline,
+                    &kline.key,
+                    "`none` (the host's network) cannot be combined with other interfaces; LXC refuses it too",
+                );
+                continue;
+            }
             "none" => {
                 set_top(
                     ctx,
@@ -1807,6 +1884,13 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
                         kline.place, kline.raw
                     )),
                 );
+                continue;
+            }
+            "empty" if devices > 0 => {
+                draft.footer.push(format!(
+                    "{}: {} -- an empty interface adds nothing next to the others",
+                    kline.place, kline.raw
+                ));
                 continue;
             }
             "empty" => {
@@ -1835,22 +1919,88 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             "{}: {} (interface {})",
             kline.place, kline.raw, net.index
         )];
-        let label = match (&net.name, kind.as_str(), &net.link) {
-            (Some((n, _)), _, _) => n.clone(),
-            (None, "phys", Some((link, _))) => {
-                notes.push("no lxc.net name: a phys device keeps its name".to_string());
-                link.clone()
+        // The parent device: required for all but veth.
+        let link = match &net.link {
+            Some((l, i)) if ifname_problem(l).is_some() => {
+                untranslated(
+                    ctx,
+                    &lines[*i],
+                    &lines[*i].key,
+                    "the link is not a valid interface name",
+                );
+                None
             }
-            _ => {
-                let name = loop {
-                    let candidate = format!("eth{default_names}");
-                    default_names += 1;
-                    if !draft.nets.iter().any(|b| b.label == candidate) {
-                        break candidate;
+            other => other.clone(),
+        };
+        if kind != "veth" && link.is_none() {
+            untranslated(
+                ctx,
+                kline,
+                &kline.key,
+                &format!(
+                    "a {kind} interface needs a valid `link` (the host device); LXC needs it too"
+                ),
+            );
+            continue;
+        }
+        let vlan_id = match (&net.vlan_id, kind.as_str()) {
+            (Some((id, i)), "vlan") => match id.parse::<u64>() {
+                Ok(n) if (1..=4094).contains(&n) => Some((n, *i)),
+                _ => {
+                    untranslated(ctx, &lines[*i], &lines[*i].key, "a VLAN id is 1-4094");
+                    None
+                }
+            },
+            (Some((_, i)), _) => {
+                untranslated(
+                    ctx,
+                    &lines[*i],
+                    &lines[*i].key,
+                    "a VLAN id is for a vlan interface",
+                );
+                None
+            }
+            (None, _) => None,
+        };
+        if kind == "vlan" && vlan_id.is_none() {
+            untranslated(
+                ctx,
+                kline,
+                &kline.key,
+                "a vlan interface needs `vlan.id`; LXC needs it too",
+            );
+            continue;
+        }
+        let label = match (&net.name, kind.as_str(), &link) {
+            (Some((n, i)), _, _) if ifname_problem(n).is_none() => {
+                let _ = i;
+                n.clone()
+            }
+            (named, k, l) => {
+                if let Some((n, i)) = named {
+                    ctx.lossy(
+                        lines[*i].span,
+                        format!("`{n}` is not a valid interface name"),
+                        "an interface name is 1 to 15 bytes without `/`, `:` or spaces; the interface gets a default name",
+                    );
+                }
+                match (k, l) {
+                    ("phys", Some((link, _))) => {
+                        notes.push("no lxc.net name: a phys device keeps its name".to_string());
+                        link.clone()
                     }
-                };
-                notes.push(format!("no lxc.net name: LXC names it eth%d ({name})"));
-                name
+                    _ => {
+                        let name = loop {
+                            let candidate = format!("eth{default_names}");
+                            default_names += 1;
+                            if !draft.nets.iter().any(|b| b.label == candidate) {
+                                break candidate;
+                            }
+                        };
+                        notes.push(format!("no lxc.net name: LXC names it eth%d ({name})"));
+                        name
+                    }
+                }
             }
         };
         if draft.nets.iter().any(|b| b.label == label) {
@@ -1862,65 +2012,52 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             draft.nets.retain(|b| b.label != label);
         }
         let input = ctx.input;
-        let b = Draft::block(&mut draft.nets, &label);
-        b.notes = notes;
-        let merge = &mut draft.merge;
         let at = |i: usize| lines[i].span;
-        b.fields
-            .set("type", entry(word(kind), kline.span, input), merge);
-        if let Some((link, i)) = &net.link {
-            b.fields
-                .set("link", entry(string(link), at(*i), input), merge);
+        let mut fields = super::draft::Fields::default();
+        let merge = &mut draft.merge;
+        fields.set("type", entry(word(kind), kline.span, input), merge);
+        if let Some((link, i)) = &link {
+            fields.set("link", entry(string(link), at(*i), input), merge);
         }
         if let Some((mode, i)) = &net.macvlan_mode {
-            if kind == "macvlan" {
-                if ["bridge", "vepa", "private", "passthru"].contains(&mode.as_str()) {
-                    b.fields
-                        .set("mode", entry(word(mode), at(*i), input), merge);
-                } else {
-                    untranslated(
-                        ctx,
-                        &lines[*i],
-                        &lines[*i].key,
-                        "the macvlan mode is not bridge, vepa, private or passthru",
-                    );
-                }
-            }
-        }
-        if let Some((id, i)) = &net.vlan_id {
-            match id.parse::<u64>() {
-                Ok(n) if kind == "vlan" => {
-                    b.fields
-                        .set("vlan", entry(integer(n), at(*i), input), merge)
-                }
-                _ => untranslated(
-                    ctx,
-                    &lines[*i],
-                    &lines[*i].key,
-                    "a VLAN id is a number, for a vlan interface",
-                ),
-            }
-        }
-        if let Some((hw, i)) = &net.hwaddr {
-            if hw.contains('x') {
+            if kind == "macvlan"
+                && ["bridge", "vepa", "private", "passthru"].contains(&mode.as_str())
+            {
+                fields.set("mode", entry(word(mode), at(*i), input), merge);
+            } else {
                 untranslated(
                     ctx,
                     &lines[*i],
                     &lines[*i].key,
-                    "LXC fills the `x` digits at random; sbx needs a full address",
+                    "a macvlan mode is bridge, vepa, private or passthru, for a macvlan interface",
                 );
-            } else {
-                b.fields
-                    .set("hwaddr", entry(string(hw), at(*i), input), merge);
+            }
+        }
+        if let Some((n, i)) = vlan_id {
+            fields.set("vlan", entry(integer(n), at(i), input), merge);
+        }
+        if let Some((hw, i)) = &net.hwaddr {
+            match crate::address::parse_mac(hw) {
+                Ok(mac) => fields.set("hwaddr", entry(string(&mac), at(*i), input), merge),
+                Err(e) => {
+                    let why = if hw.contains('x') {
+                        "LXC fills the `x` digits at random; sbx needs a full address".to_string()
+                    } else {
+                        format!("not a usable MAC address: {e}")
+                    };
+                    untranslated(ctx, &lines[*i], &lines[*i].key, &why);
+                }
             }
         }
         let mut addresses = Vec::new();
+        let mut cidrs = Vec::new();
         let mut address_notes = Vec::new();
         for (a, i) in net.ipv4.iter().chain(net.ipv6.iter()) {
             let mut words = a.split_whitespace();
             let addr = words.next().unwrap_or("");
+            let mut note = None;
             if words.next().is_some() {
-                address_notes.push(format!(
+                note = Some(format!(
                     "{}: the broadcast address is left to the kernel",
                     lines[*i].place
                 ));
@@ -1928,56 +2065,125 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             let full = if addr.contains('/') {
                 addr.to_string()
             } else if addr.contains(':') {
-                address_notes.push(format!("{addr}: LXC's default prefix /64"));
+                note = Some(format!("{addr}: LXC's default prefix /64"));
                 format!("{addr}/64")
             } else {
                 let p = ipv4_class_prefix(addr);
-                address_notes.push(format!(
+                note = Some(format!(
                     "{addr}: LXC's default prefix /{p} (the address class)"
                 ));
                 format!("{addr}/{p}")
             };
-            addresses.push(string(&full));
+            match crate::address::parse_cidr(&full) {
+                Ok(cidr) => {
+                    cidrs.push(cidr);
+                    addresses.push(string(&full));
+                    address_notes.extend(note);
+                }
+                Err(e) => untranslated(
+                    ctx,
+                    &lines[*i],
+                    &lines[*i].key,
+                    &format!("not an address: {e}"),
+                ),
+            }
         }
         if !addresses.is_empty() {
             let mut e = entry(list(addresses), kline.span, input);
             e.notes = address_notes;
-            b.fields.set("address", e, merge);
+            fields.set("address", e, &mut draft.merge);
         }
-        let gateways: Vec<&(String, usize)> =
-            net.gateway4.iter().chain(net.gateway6.iter()).collect();
-        let mut gateway_set = false;
-        for (g, i) in gateways {
-            if g == "auto" || g == "dev" {
+        // One IPv4 and one IPv6 gateway, each inside an address's subnet.
+        let mut gateways = Vec::new();
+        for (g, i) in net.gateway4.iter().chain(net.gateway6.iter()) {
+            let ip = match crate::address::parse_ip(g) {
+                Ok(ip) => ip,
+                Err(_) => {
+                    let why = if g == "auto" || g == "dev" {
+                        "sbx needs the gateway's address"
+                    } else {
+                        "the gateway is not an IP address"
+                    };
+                    untranslated(ctx, &lines[*i], &lines[*i].key, why);
+                    continue;
+                }
+            };
+            if !cidrs.iter().any(|c| in_subnet(c, ip)) {
                 untranslated(
                     ctx,
                     &lines[*i],
                     &lines[*i].key,
-                    "sbx needs the gateway's address",
+                    "sbx needs the gateway inside the subnet of one of the interface's addresses",
                 );
-            } else if gateway_set {
-                untranslated(
-                    ctx,
-                    &lines[*i],
-                    &lines[*i].key,
-                    "sbx takes one gateway per interface; the IPv4 one is kept",
-                );
-            } else {
-                b.fields
-                    .set("gateway", entry(string(g), at(*i), input), merge);
-                gateway_set = true;
+                continue;
             }
+            gateways.push(string(g));
+        }
+        match gateways.len() {
+            0 => {}
+            1 => fields.set(
+                "gateway",
+                entry(gateways.remove(0), kline.span, input),
+                &mut draft.merge,
+            ),
+            _ => fields.set(
+                "gateway",
+                entry(list(gateways), kline.span, input),
+                &mut draft.merge,
+            ),
         }
         if let Some((mtu, i)) = &net.mtu {
             match mtu.parse::<u64>() {
-                Ok(m) => b.fields.set("mtu", entry(integer(m), at(*i), input), merge),
-                Err(_) => untranslated(ctx, &lines[*i], &lines[*i].key, "the MTU is not a number"),
+                Ok(m) if (68..=65535).contains(&m) => {
+                    fields.set("mtu", entry(integer(m), at(*i), input), &mut draft.merge)
+                }
+                _ => untranslated(ctx, &lines[*i], &lines[*i].key, "an MTU is 68-65535"),
             }
         }
         if let Some((true, i)) = net.up {
-            b.fields
-                .set("up", entry(boolean(true), at(i), input), merge);
+            fields.set("up", entry(boolean(true), at(i), input), &mut draft.merge);
         }
+        let b = Draft::block(&mut draft.nets, &label);
+        b.notes = notes;
+        b.fields = fields;
+    }
+}
+
+/// Why `name` cannot be a Linux interface name, if it cannot (the
+/// compiler's rule: 1 to 15 bytes, no `/`, `:`, space; not `.` or `..`).
+fn ifname_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 || name == "." || name == ".." {
+        Some("length")
+    } else if name.contains(|c: char| c == '/' || c == ':' || c.is_whitespace() || c.is_control()) {
+        Some("characters")
+    } else {
+        None
+    }
+}
+
+/// Whether `ip` is inside `cidr`'s subnet.
+fn in_subnet(cidr: &crate::address::Cidr, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match (cidr.ip, ip) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let bits = u32::from(cidr.prefix.min(32));
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let bits = u32::from(cidr.prefix.min(128));
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
     }
 }
 

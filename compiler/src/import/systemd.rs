@@ -514,19 +514,32 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft, path: Option<&Path>, has_
             ctx.name
         ));
     }
-    if !unit.prefix.is_empty() {
-        let name = if unit.is_template() || unit.instance.is_none() {
-            unit.prefix.clone()
-        } else {
-            format!(
-                "{}@{}",
-                unit.prefix,
-                unit.instance.clone().unwrap_or_default()
-            )
+    // The unit's name is a sandbox name only when the input has a file
+    // name; `@` and other characters sbx does not take become `-`.
+    if path.is_some() && !unit.prefix.is_empty() {
+        let raw = match unit.instance.as_deref() {
+            Some(i) if !i.is_empty() => {
+                format!("{}-{}", unit.prefix, unescape_name(i).trim_matches('/'))
+            }
+            _ => unit.prefix.clone(),
         };
-        let mut e = entry(string(&name), Span::synthetic(), ctx.input);
-        e.notes.push(format!("unit {}", unit.full));
-        draft.top.set("name", e, &mut draft.merge);
+        let name: String = raw
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
+        let name = name.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+        if !name.is_empty() {
+            let mut e = entry(string(name), Span::synthetic(), ctx.input);
+            e.notes.push(format!("unit {}", unit.full));
+            draft.top.set("name", e, &mut draft.merge);
+        }
     }
     if main == "Service" {
         // systemd's defaults where sbx's would break a service (LANGUAGE.md
