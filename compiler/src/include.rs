@@ -46,6 +46,7 @@ impl<'a> Resolver<'a> {
             let body = self.include(dir, &include.path.node, include.path.span);
             merge(&mut merged, body, None);
         }
+        crate::lint::redundant::check(&merged, &file.body, None, self.diagnostics);
         merge(&mut merged, file.body, None);
         merged
     }

@@ -12,6 +12,8 @@ pub mod import;
 mod include;
 pub mod lint;
 mod lower;
+pub mod sarif;
+pub mod score;
 pub mod signal;
 mod source;
 pub mod spans;
@@ -48,6 +50,12 @@ impl Compilation {
 
 /// Compiles the profile at `path`, following its includes.
 pub fn compile_file(path: &Path) -> Compilation {
+    compile_file_with(path, &lint::Levels::default())
+}
+
+/// [`compile_file`] with lint levels other than the defaults (`sbx check
+/// --allow/--warn/--deny`).
+pub fn compile_file_with(path: &Path, levels: &lint::Levels) -> Compilation {
     let name = path.display().to_string();
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
@@ -76,7 +84,7 @@ pub fn compile_file(path: &Path) -> Compilation {
         bytes,
         &mut diagnostics,
     );
-    compile_loaded(id, &absolute, &name, dir, sources, diagnostics)
+    compile_loaded(id, &absolute, &name, dir, sources, diagnostics, levels)
 }
 
 /// Compiles profile text that has no file of its own; includes and
@@ -92,7 +100,15 @@ pub fn compile_source(name: &str, text: &str) -> Compilation {
         text.as_bytes().to_vec(),
         &mut diagnostics,
     );
-    compile_loaded(id, &dir.join(name), name, dir, sources, diagnostics)
+    compile_loaded(
+        id,
+        &dir.join(name),
+        name,
+        dir,
+        sources,
+        diagnostics,
+        &lint::Levels::default(),
+    )
 }
 
 fn compile_loaded(
@@ -102,6 +118,7 @@ fn compile_loaded(
     dir: PathBuf,
     mut sources: SourceMap,
     mut diagnostics: Vec<Diagnostic>,
+    levels: &lint::Levels,
 ) -> Compilation {
     let Some(id) = id else {
         return finish(None, diagnostics, sources, SpanTable::default());
@@ -123,6 +140,7 @@ fn compile_loaded(
     // Lints run on the plan even when there are errors, so that one run
     // shows every problem; the plan itself is only handed out without.
     diagnostics.extend(lint::run(&plan, &spans));
+    lint::finish(&mut diagnostics, &sources, levels);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return finish(None, diagnostics, sources, spans);
     }

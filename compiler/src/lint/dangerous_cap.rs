@@ -7,11 +7,13 @@ use crate::Diagnostic;
 pub(super) const LINT: Lint = Lint {
     code: "sbx::lint::dangerous-cap",
     summary: "a capability that can break out of the sandbox or control the host is kept",
+    help: "drop it unless the workload cannot run without it",
+    default: super::Level::Warn,
     check,
 };
 
 /// Capabilities that defeat isolation, with why.
-const DANGEROUS: &[(&str, &str)] = &[
+pub(crate) const DANGEROUS: &[(&str, &str)] = &[
     (
         "CAP_SYS_ADMIN",
         "mount, namespaces, BPF and much more: close to full root",

@@ -9,6 +9,8 @@ use crate::Diagnostic;
 pub(super) const LINT: Lint = Lint {
     code: "sbx::lint::host-network",
     summary: "the sandbox shares the host's network",
+    help: "use `net` blocks, or the default `network = none`, unless the workload needs the host's network",
+    default: super::Level::Warn,
     check,
 };
 

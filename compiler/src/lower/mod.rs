@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::spans::SpanTable;
 
 pub(crate) use block::{Field, Fields};
-pub(crate) use security::DEFAULT_MASKED_PATHS;
+pub(crate) use security::{DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 
 /// The state of one lowering run.
 pub(crate) struct Lowerer {
