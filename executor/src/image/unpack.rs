@@ -243,7 +243,12 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
                     )
                     .map_err(|e| refuse(format!("cannot create it: {}", e.desc())))?;
                     let mut file = File::from(fd);
-                    io::copy(&mut entry, &mut file).map_err(|e| truncated(input, e))?;
+                    let size = entry.size();
+                    let copied =
+                        io::copy(&mut entry, &mut file).map_err(|e| truncated(input, e))?;
+                    if copied != size {
+                        return Err(truncated(input, io::ErrorKind::UnexpectedEof.into()));
+                    }
                     if as_root {
                         nix::unistd::fchown(
                             &file,
@@ -369,7 +374,12 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
 }
 
 fn bad_tar(input: &str, e: io::Error) -> ImageError {
-    if e.kind() == io::ErrorKind::UnexpectedEof {
+    // The tar crate reports a short archive as `Other` with these words.
+    let message = e.to_string();
+    if e.kind() == io::ErrorKind::UnexpectedEof
+        || message.contains("unexpected EOF")
+        || message.contains("failed to read entire block")
+    {
         return truncated(input, e);
     }
     ImageError::refused(input, format!("not a valid tar archive: {e}"))
