@@ -79,6 +79,16 @@ fn lxc_line() -> impl Strategy<Value = String> {
         "u 0 100000 65536",
         "b 0 1 2",
         "sys_admin CAP_KILL",
+        "3-1",
+        "u 0 0 0",
+        "u 5 5 4294967295",
+        "00:00:00:00:00:00",
+        "01:00:5e:00:00:01",
+        "10.0.0.1/33",
+        "a/b",
+        "0123456789abcdefg",
+        "65536",
+        "4095",
         "/a b none bind,ro,create=dir 0 0",
         "proc:mixed sys:ro",
         "A=1",
@@ -148,6 +158,13 @@ fn unit_line() -> impl Strategy<Value = String> {
         "0022",
         "150%",
         "\\",
+        "\"\" x",
+        "0-3 x",
+        "9:1",
+        "/a/../b",
+        "%i",
+        "0.01%",
+        "4-2",
     ]);
     (lines, values).prop_map(|(l, v)| {
         if l.ends_with('=') {
@@ -209,6 +226,12 @@ fn dockerfile_line() -> impl Strategy<Value = String> {
         "\"unclosed",
         "--mount=type=cache,target=/x echo",
         "[\"/bin/bash\", \"-c\"]",
+        "[\"\"]",
+        "[]",
+        "=x",
+        "1a=b",
+        "/a/../..",
+        "\"\"",
     ]);
     (instr, args).prop_map(|(i, a)| format!("{i} {a}"))
 }

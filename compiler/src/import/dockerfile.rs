@@ -260,7 +260,9 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
             e.notes
                 .push("shell-form ENTRYPOINT: run through the shell".to_string());
         }
-        if !words.is_empty() {
+        if words.first().is_some_and(|p| p.is_empty()) {
+            ctx.untranslated(*span, "ENTRYPOINT", "the program name is empty");
+        } else if !words.is_empty() {
             draft.top.set("entrypoint", e, &mut draft.merge);
         }
     }
@@ -277,6 +279,10 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
             ));
         } else {
             let value = match c {
+                Command::Exec(w) if w.first().is_some_and(|p| p.is_empty()) => {
+                    ctx.untranslated(*span, "CMD", "the program name is empty");
+                    None
+                }
                 Command::Exec(w) => (!w.is_empty()).then(|| strings(w)),
                 Command::Shell(text) if text.trim().is_empty() => None,
                 Command::Shell(text) if !state.shell_set && entrypoint.is_none() => {

@@ -598,6 +598,36 @@ pub(crate) fn hostname_fix(text: &str) -> Option<String> {
     Some(fixed)
 }
 
+/// A CPU or memory-node list the compiler takes (`0-3,8`): numbers and
+/// ascending ranges separated by commas.
+pub(crate) fn valid_cpu_list(text: &str) -> bool {
+    let number = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    !text.is_empty()
+        && text.split(',').all(|part| match part.split_once('-') {
+            Some((a, b)) => matches!((number(a), number(b)), (Some(a), Some(b)) if a <= b),
+            None => number(part).is_some(),
+        })
+}
+
+/// `[soft, hard]` or one value, when soft is at most hard (`infinity` is
+/// the largest); `None` when soft is above hard.
+pub(crate) fn rlimit_pair(soft: Value, hard: Value) -> Option<Value> {
+    let n = |v: &Value| match &v.kind {
+        ValueKind::Integer(i) => Some(i.value),
+        ValueKind::Size(s) => Some(s.bytes),
+        _ => None,
+    };
+    match (n(&soft), n(&hard)) {
+        (Some(s), Some(h)) if s > h => None,
+        (None, Some(_)) => None,
+        _ => Some(list(vec![soft, hard])),
+    }
+}
+
 /// Do two values mean the same (spans ignored)?
 fn same_value(a: &ValueKind, b: &ValueKind) -> bool {
     match (a, b) {

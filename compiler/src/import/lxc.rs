@@ -701,11 +701,14 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
         }
         "lxc.init.groups" => {
             for g in value.split([',', ' ']).filter(|g| !g.is_empty()) {
-                let v = match g.parse::<u64>() {
-                    Ok(n) => integer(n),
-                    Err(_) => string(g),
-                };
-                draft.top.append("groups", v, line.span, ctx.input);
+                match super::draft::user_value(g, None) {
+                    Some(v) => draft.top.append("groups", v, line.span, ctx.input),
+                    None => ctx.lossy(
+                        line.span,
+                        format!("group `{g}` is not a name or id sbx takes"),
+                        "it is left out",
+                    ),
+                }
             }
         }
         "lxc.no_new_privs" => match value {
@@ -1228,7 +1231,7 @@ fn prlimit(ctx: &mut Ctx, draft: &mut Draft, line: &Line, resource: &str) {
     };
     let value = match line.value.split_once(':') {
         Some((soft, hard)) => match (one(soft), one(hard)) {
-            (Some(s), Some(h)) => Some(list(vec![s, h])),
+            (Some(s), Some(h)) => super::draft::rlimit_pair(s, h),
             _ => None,
         },
         None => one(&line.value),
@@ -1241,7 +1244,7 @@ fn prlimit(ctx: &mut Ctx, draft: &mut Draft, line: &Line, resource: &str) {
             ctx,
             line,
             &line.key,
-            "a limit is `N`, `SOFT:HARD` or `unlimited`",
+            "a limit is `N`, `SOFT:HARD` (soft at most hard) or `unlimited`",
         ),
     }
 }
@@ -1380,6 +1383,12 @@ fn cgroup1(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, fil
             Ok(p) => state.cfs_period = Some((p, i)),
             Err(_) => untranslated(ctx, line, &line.key, "the value is not a number"),
         },
+        "cpuset.cpus" | "cpuset.mems" if !super::draft::valid_cpu_list(v) => untranslated(
+            ctx,
+            line,
+            &line.key,
+            "the value is not a list of numbers and ranges such as `0-3,8`",
+        ),
         "cpuset.cpus" | "cpuset.mems" => set_limit(ctx, draft, line, file, string(v), None),
         "blkio.weight" => match v.parse::<u64>() {
             Ok(b) if (10..=1000).contains(&b) => {
@@ -1473,6 +1482,12 @@ fn cgroup2(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, fil
                 ),
             }
         }
+        "cpuset.cpus" | "cpuset.mems" if !super::draft::valid_cpu_list(v) => untranslated(
+            ctx,
+            line,
+            &line.key,
+            "the value is not a list of numbers and ranges such as `0-3,8`",
+        ),
         "cpuset.cpus" | "cpuset.mems" => set_limit(ctx, draft, line, file, string(v), None),
         "pids.max" => match v {
             "max" => set_limit(ctx, draft, line, file, word("max"), None),

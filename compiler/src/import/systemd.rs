@@ -464,6 +464,9 @@ struct Found {
     memory_max: Option<(Value, Span, String)>,
     memory_limit: Option<(Value, Span, String)>,
     protect_system: Option<(String, Span)>,
+    /// `CPUQuota=`: the percentage as written and the CPU time per second.
+    cpu_quota: Option<(String, u64, Assignment)>,
+    cpu_quota_period: Option<(u64, Assignment)>,
     read_write: Vec<(String, Span)>,
     is_oneshot: bool,
 }
@@ -1067,6 +1070,9 @@ fn clean(path: &str) -> String {
     for c in path.split('/') {
         match c {
             "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
             other => parts.push(other),
         }
     }
@@ -1302,11 +1308,14 @@ fn service_key(
             }
             let expanded = spec.expand(ctx, v, a.value_start);
             for g in expanded.split_whitespace() {
-                let value = match g.parse::<u64>() {
-                    Ok(n) => integer(n),
-                    Err(_) => string(g),
-                };
-                draft.top.append("groups", value, a.span, ctx.input);
+                match super::draft::user_value(g, None) {
+                    Some(value) => draft.top.append("groups", value, a.span, ctx.input),
+                    None => ctx.lossy(
+                        a.span,
+                        format!("group `{g}` is not a name or id sbx takes"),
+                        "it is left out",
+                    ),
+                }
             }
         }
         "UMask" => match u64::from_str_radix(v, 8) {
@@ -1680,37 +1689,26 @@ fn service_key(
         },
         "CPUQuota" => {
             if v.is_empty() {
-                draft.limits.remove("cpu.quota");
+                found.cpu_quota = None;
                 return;
             }
-            match v.strip_suffix('%') {
-                Some(p) if p.parse::<f64>().is_ok_and(|x| x > 0.0) => set_in(
-                    &mut draft.limits,
-                    &mut draft.merge,
-                    ctx,
-                    "cpu.quota",
-                    percent(p),
-                    a.span,
-                    None,
-                ),
+            // CPU time per second of wall time, in microseconds.
+            let per_second = v.strip_suffix('%').and_then(|p| {
+                sbx_grammar::ast::DecimalLit {
+                    text: p.to_string(),
+                }
+                .scaled_floor(10_000, 1)
+            });
+            match per_second {
+                Some(us) if us > 0 => {
+                    found.cpu_quota = Some((v.trim_end_matches('%').to_string(), us, a.clone()))
+                }
                 _ => bad_value(ctx, "a percentage above 0"),
             }
         }
         "CPUQuotaPeriodSec" => match parse_timespan(v, 1_000_000) {
-            Some(us) => {
-                let clamped = us.clamp(1_000, 1_000_000);
-                let note = (clamped != us)
-                    .then(|| format!("CPUQuotaPeriodSec={v} clamped to 1ms-1s as systemd does"));
-                set_in(
-                    &mut draft.limits,
-                    &mut draft.merge,
-                    ctx,
-                    "cpu.period",
-                    duration(clamped),
-                    a.span,
-                    note,
-                );
-            }
+            Some(us) => found.cpu_quota_period = Some((us, a.clone())),
+            None if v.is_empty() => found.cpu_quota_period = None,
             None => bad_value(ctx, "a time span"),
         },
         "TasksMax" => {
@@ -1761,6 +1759,14 @@ fn service_key(
                     .filter(|s| !s.is_empty())
                     .collect::<Vec<_>>()
                     .join(",");
+                if !super::draft::valid_cpu_list(&list) {
+                    untranslated(
+                        ctx,
+                        a,
+                        "the value is not a list of CPUs or ranges such as `0-3,8`",
+                    );
+                    return;
+                }
                 set_in(
                     &mut draft.limits,
                     &mut draft.merge,
@@ -1857,7 +1863,7 @@ fn rlimit(ctx: &mut Ctx, draft: &mut Draft, a: &Assignment) {
     };
     let value = match a.value.split_once(':') {
         Some((s, h)) => match (one(s), one(h)) {
-            (Some(s), Some(h)) => Some(super::draft::list(vec![s, h])),
+            (Some(s), Some(h)) => super::draft::rlimit_pair(s, h),
             _ => None,
         },
         None => one(&a.value),
@@ -1876,7 +1882,11 @@ fn rlimit(ctx: &mut Ctx, draft: &mut Draft, a: &Assignment) {
                 note,
             )
         }
-        None => untranslated(ctx, a, "a limit is `N`, `SOFT:HARD` or `infinity`"),
+        None => untranslated(
+            ctx,
+            a,
+            "a limit is `N`, `SOFT:HARD` (soft at most hard) or `infinity`",
+        ),
     }
 }
 
@@ -1922,7 +1932,7 @@ fn exec_line(ctx: &mut Ctx, spec: &Specifiers, a: &Assignment) -> Option<ExecLin
             "systemd refuses this line; the words are read as if it were closed",
         );
     }
-    if words.is_empty() {
+    if words.first().is_none_or(|w| w.is_empty()) {
         untranslated(ctx, a, "the command is empty");
         return None;
     }
@@ -2207,6 +2217,61 @@ fn finish(
                 draft.capabilities.ambient.push(c);
             }
         }
+    }
+
+    // CPU quota: systemd's period (100 ms by default, clamped to 1 ms-1 s)
+    // is raised until the quota is at least 1 ms (`cgroup_cpu_adjust_period`).
+    match (&found.cpu_quota, &found.cpu_quota_period) {
+        (Some((pct, per_second, a)), period) => {
+            let asked = period.as_ref().map(|(p, _)| *p).unwrap_or(100_000);
+            let mut p = asked.clamp(1_000, 1_000_000);
+            let mut notes = Vec::new();
+            if p != asked {
+                notes.push(format!(
+                    "CPUQuotaPeriodSec clamped to 1ms-1s as systemd does"
+                ));
+            }
+            if per_second * p / 1_000_000 < 1_000 {
+                let raised = (1_000u64 * 1_000_000).div_ceil(*per_second).min(1_000_000);
+                notes.push(format!(
+                    "period raised to {}us so that the quota is at least 1ms, as systemd does",
+                    raised
+                ));
+                p = raised;
+            }
+            if per_second * p / 1_000_000 < 1_000 {
+                untranslated(
+                    ctx,
+                    a,
+                    "a quota below 1 ms per second is below what the kernel enforces",
+                );
+            } else {
+                set_in(
+                    &mut draft.limits,
+                    &mut draft.merge,
+                    ctx,
+                    "cpu.quota",
+                    percent(pct),
+                    a.span,
+                    None,
+                );
+                if p != 100_000 {
+                    let span = period.as_ref().map(|(_, pa)| pa.span).unwrap_or(a.span);
+                    let note = (!notes.is_empty()).then(|| notes.join("; "));
+                    set_in(
+                        &mut draft.limits,
+                        &mut draft.merge,
+                        ctx,
+                        "cpu.period",
+                        duration(p),
+                        span,
+                        note,
+                    );
+                }
+            }
+        }
+        (None, Some((_, a))) => untranslated(ctx, a, "a period without `CPUQuota=` has no effect"),
+        (None, None) => {}
     }
 
     // resource control: the v2 setting wins where both are given, as in systemd.
