@@ -2227,9 +2227,7 @@ fn finish(
             let mut p = asked.clamp(1_000, 1_000_000);
             let mut notes = Vec::new();
             if p != asked {
-                notes.push(format!(
-                    "CPUQuotaPeriodSec clamped to 1ms-1s as systemd does"
-                ));
+                notes.push("CPUQuotaPeriodSec clamped to 1ms-1s as systemd does".to_string());
             }
             if per_second * p / 1_000_000 < 1_000 {
                 let raised = (1_000u64 * 1_000_000).div_ceil(*per_second).min(1_000_000);
