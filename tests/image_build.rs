@@ -114,6 +114,11 @@ fn an_unchanged_build_runs_nothing_and_a_changed_copy_reruns_from_there() {
     assert_eq!(b.result(), "v1\nhello\n");
     b.assert_clean();
 
+    // `sbx apply` of the profile itself runs on what the build made.
+    let applied = b.env.sbx(&["apply", &b.profile]);
+    assert_eq!(ok(&applied), "v1\nhello\n");
+    assert_eq!(b.runs(), ["run1", "run2"]);
+
     let second = b.build(&[]);
     assert_eq!(
         b.runs(),
@@ -124,6 +129,15 @@ fn an_unchanged_build_runs_nothing_and_a_changed_copy_reruns_from_there() {
     assert_eq!(b.result(), "v1\nhello\n");
 
     std::fs::write(b.env.path("context/data.txt"), "v2\n").unwrap();
+    // Not built as it is now: apply says so rather than run a stale image.
+    let stale = b.env.sbx(&["apply", &b.profile]);
+    let stderr = text(&stale.stderr);
+    assert_eq!(stale.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("step 3, `copy data.txt /data/`, is not in the image cache"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `sbx build PROFILE` first"), "{stderr}");
     let third = b.build(&[]);
     assert_eq!(b.runs(), ["run1", "run2", "run2"], "{third}");
     assert!(

@@ -209,3 +209,19 @@ fn not_an_image_is_refused() {
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr.contains("neither an OCI image layout"), "{stderr}");
 }
+
+#[test]
+fn build_steps_on_the_host_rootfs_are_refused_by_apply() {
+    let env = Env::new();
+    let profile = env.profile(
+        "p.sbx",
+        "cmd = [\"/bin/true\"]\nbuild {\n    run = \"touch /x\"\n}\n",
+    );
+    let out = env.sbx(&["apply", &profile.to_string_lossy()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("has `build` steps but `from` is not an image"),
+        "{stderr}"
+    );
+}

@@ -59,7 +59,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     // An image rootfs: its overlay is mounted here and unmounted when
     // `_rootfs` drops, on every return below.
-    let _rootfs = match super::image::prepare_apply(&mut plan, &args.image) {
+    let _rootfs = match super::image::prepare_apply(&mut plan, &args.file, &args.image) {
         Ok(mount) => mount,
         Err(code) => return code,
     };

@@ -109,12 +109,27 @@ fn fail(error: &image::ImageError) -> ExitCode {
 /// fills in what the profile leaves to the image (command, env, workdir)
 /// and points the plan at the merged directory. The returned guard unmounts
 /// it when dropped (on every return of the caller).
-pub fn prepare_apply(plan: &mut Plan, args: &RootfsArgs) -> Result<Option<RootfsMount>, ExitCode> {
+/// A profile with `build` steps runs on what `sbx build` made of them.
+pub fn prepare_apply(
+    plan: &mut Plan,
+    file: &Path,
+    args: &RootfsArgs,
+) -> Result<Option<RootfsMount>, ExitCode> {
     if matches!(plan.rootfs, Rootfs::Host | Rootfs::Directory { .. }) {
+        if !plan.build.is_empty() {
+            // Fail closed: running without the build's result would be a
+            // silent downgrade.
+            eprintln!(
+                "sbx: `{}` has `build` steps but `from` is not an image, so they cannot be built\n  help: set `from` to an image name or `oci:PATH[:TAG]`, then run `sbx build {}`",
+                file.display(),
+                file.display()
+            );
+            return Err(ExitCode::from(EXIT_FAILED));
+        }
         return Ok(None);
     }
     let store = Store::open(args.store.as_deref()).map_err(|e| fail(&e))?;
-    let mount = image::mount_rootfs(&plan.rootfs, &store, args.keep)
+    let mount = image::mount_rootfs(plan, &store, &profile_dir(file), args.keep)
         .map_err(|e| fail(&e))?
         .expect("an image rootfs is mounted");
     image::resolve_process(plan, &mount.image);

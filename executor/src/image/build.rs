@@ -70,6 +70,41 @@ pub fn build(
     options: &BuildOptions,
     report: &dyn Fn(&StepOutcome),
 ) -> Result<BuildOutcome, ImageError> {
+    let outcome = build_steps(plan, store, options, report, true)?;
+    store.tag(&outcome.image)?;
+    Ok(outcome)
+}
+
+/// The image that `sbx build` made of `plan` as it is now (its steps, the
+/// files they copy from `context`, the `arg` defaults), for `sbx apply`:
+/// an error that says to run `sbx build` when a step's layer is not in the
+/// cache. Nothing is run and nothing is tagged.
+pub fn built_image(plan: &Plan, store: &Store, context: &Path) -> Result<ImageRecord, ImageError> {
+    let options = BuildOptions {
+        context: context.to_path_buf(),
+        no_cache: false,
+        tag: Some(String::new()),
+        args: BTreeMap::new(),
+        apply: ApplyOptions::default(),
+    };
+    build_steps(plan, store, &options, &|_| {}, false).map(|outcome| outcome.image)
+}
+
+fn build_steps(
+    plan: &Plan,
+    store: &Store,
+    options: &BuildOptions,
+    report: &dyn Fn(&StepOutcome),
+    run: bool,
+) -> Result<BuildOutcome, ImageError> {
+    let not_built = |index: usize, what: &str| {
+        ImageError::Unsupported {
+        problem: format!(
+            "the profile's `build` steps are not built as they are now (step {index}, `{what}`, is not in the image cache)"
+        ),
+        help: "run `sbx build PROFILE` first (with the same `--store`)".into(),
+    }
+    };
     let tag = options
         .tag
         .clone()
@@ -141,6 +176,9 @@ pub fn build(
                 key = hash(&[key.as_bytes(), b"run", script.as_bytes()]);
                 let what = format!("run {}", first_line(script));
                 let cached = !options.no_cache && store.has_layer(&key);
+                if !cached && !run {
+                    return Err(not_built(index, &what));
+                }
                 if !cached {
                     run_step(
                         plan, &base, store, &layers, script, &args, &key, options, index, &what,
@@ -179,6 +217,9 @@ pub fn build(
                 let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
                 key = hash(&refs);
                 let cached = !options.no_cache && store.has_layer(&key);
+                if !cached && !run {
+                    return Err(not_built(index, &what));
+                }
                 if !cached {
                     let work = store.temp_dir("copy")?;
                     let layer = work.join("layer");
@@ -212,7 +253,6 @@ pub fn build(
         config_digest: None,
         source: format!("build:{}", plan.name.as_deref().unwrap_or("profile")),
     };
-    store.tag(&image)?;
     Ok(BuildOutcome { image, steps })
 }
 

@@ -13,7 +13,7 @@ mod overlay;
 mod store;
 mod unpack;
 
-pub use build::{build, BuildOptions, BuildOutcome, StepOutcome};
+pub use build::{build, built_image, BuildOptions, BuildOutcome, StepOutcome};
 pub use import::import;
 pub use overlay::{mount_rootfs, resolve_process, RootfsMount};
 pub use store::{ImageConfig, ImageRecord, Store};

@@ -79,12 +79,22 @@ pub fn resolve_image(rootfs: &Rootfs, store: &Store) -> Result<Option<ImageRecor
 /// [`RootfsMount::merged`]. `None` for `host` and a directory rootfs.
 /// With `keep`, the upper dir stays after teardown (its path is in
 /// [`RootfsMount::upper`]).
+///
+/// A plan with `build` steps runs on the image `sbx build` made of them
+/// (looked up by the steps' cache keys, with `context` as the build
+/// context): an error says to build first when it is not in the cache.
 pub fn mount_rootfs(
-    rootfs: &Rootfs,
+    plan: &Plan,
     store: &Store,
+    context: &Path,
     keep: bool,
 ) -> Result<Option<RootfsMount>, ImageError> {
-    let Some(image) = resolve_image(rootfs, store)? else {
+    let image = if plan.build.is_empty() {
+        resolve_image(&plan.rootfs, store)?
+    } else {
+        Some(super::build::built_image(plan, store, context)?)
+    };
+    let Some(image) = image else {
         return Ok(None);
     };
     let mut journal = ApplyJournal::new();
