@@ -19,7 +19,7 @@ pub enum Format {
     Human,
     /// For machines: one JSON object per diagnostic per line
     Json,
-    /// SARIF 2.1.0 for code scanning: one log for every FILE
+    /// SARIF 2.1.0 for code scanning: one log, one run, for all the FILEs
     Sarif,
 }
 

@@ -249,6 +249,26 @@ mod tests {
         assert!(s.is_empty(), "{s:?}");
     }
 
+    proptest::proptest! {
+        /// Any text, quotes, escapes and multi-byte characters among it:
+        /// no panic, and every suppression is inside the text.
+        #[test]
+        fn never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "# sbx: allow(", "#sbx:", "\"", "\"\"\"", "\\", "\n", ")", ",", "é",
+                "sbx::lint::host-network", " why", "a = ", "[", "]",
+            ]),
+            0..40,
+        )) {
+            let text = parts.concat();
+            let file = SourceFile::new(None, "t.sbx", text.clone());
+            for s in parse(SourceId(0), &file) {
+                proptest::prop_assert!(s.span.end <= text.len());
+                proptest::prop_assert!(text[s.span.start..s.span.end].starts_with('#'));
+            }
+        }
+    }
+
     #[test]
     fn malformed_directive() {
         let s = parsed("# sbx: allow sbx::lint::x\n# sbx: allow()\n");
