@@ -118,3 +118,11 @@ fn max_exposure_fails_above_the_threshold() {
     assert_eq!(out.status.code(), Some(0), "at the threshold passes");
     assert_eq!(sbx(&["--max-exposure", "11", HOST]).status.code(), Some(2));
 }
+
+#[test]
+fn min_score_points_at_max_exposure() {
+    let out = sbx(&["--min-score", "3", HOST]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use `--max-exposure N`"), "{err}");
+}

@@ -48,6 +48,10 @@ pub struct Args {
     /// `--score`
     #[arg(long, value_name = "N")]
     pub max_exposure: Option<f64>,
+    /// Not an option: the score is an exposure, so a minimum would read
+    /// backwards; kept hidden to point at `--max-exposure` (docs/score.md).
+    #[arg(long, value_name = "N", hide = true)]
+    pub min_score: Option<String>,
 }
 
 /// The lint levels the command line sets, and whether `--deny warnings`
@@ -68,6 +72,12 @@ fn levels(args: &Args) -> Result<(sbx_compiler::lint::Levels, bool), String> {
                 levels.set(name, level)?;
             }
         }
+    }
+    if args.min_score.is_some() {
+        return Err(
+            "there is no `--min-score`: the score is an exposure (0.0 locked down, 10.0 no isolation); use `--max-exposure N`"
+                .to_string(),
+        );
     }
     if let Some(n) = args.max_exposure {
         if !(0.0..=10.0).contains(&n) {
