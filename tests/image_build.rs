@@ -86,6 +86,20 @@ cmd = ["/bin/cat", "/combined"]
             .collect()
     }
 
+    /// Whether `path` exists in the built image.
+    fn exists_in_result(&self, path: &str) -> bool {
+        let profile = self.env.profile("probe.sbx", "from = \"app\"\n");
+        let out = self.env.sbx(&[
+            "apply",
+            &profile.to_string_lossy(),
+            "--",
+            "/bin/test",
+            "-e",
+            path,
+        ]);
+        out.status.success()
+    }
+
     /// What the built image's `cmd` prints.
     fn result(&self) -> String {
         let profile = self.env.profile(
@@ -113,6 +127,9 @@ fn an_unchanged_build_runs_nothing_and_a_changed_copy_reruns_from_there() {
     assert_eq!(b.runs(), ["run1", "run2"], "{first}");
     assert_eq!(b.result(), "v1\nhello\n");
     b.assert_clean();
+    // The steps' bind mount point is not part of the image.
+    assert!(b.exists_in_result("/data/data.txt"));
+    assert!(!b.exists_in_result("/counter"));
 
     // `sbx apply` of the profile itself runs on what the build made.
     let applied = b.env.sbx(&["apply", &b.profile]);

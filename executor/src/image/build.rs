@@ -322,7 +322,10 @@ fn run_step(
         Some(failure) => Err(fail(failure.to_string())),
         None => Ok(()),
     })
-    .and_then(|()| store.commit_layer(&upper, key, options.no_cache));
+    .and_then(|()| {
+        remove_mount_points(&step, store, layers, &upper);
+        store.commit_layer(&upper, key, options.no_cache)
+    });
     let _ = remove_any(&sandbox_dir);
     result
 }
@@ -512,4 +515,38 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// Removes from a step's layer the empty mount points the rootfs setup
+/// created for the step's own mounts and volumes (a bind target the image
+/// lacks): they belong to the sandbox, not to the image.
+fn remove_mount_points(step: &Plan, store: &Store, layers: &[String], upper: &Path) {
+    let destinations = step
+        .mounts
+        .iter()
+        .map(|m| m.destination.as_str())
+        .chain(step.volumes.iter().map(String::as_str));
+    for destination in destinations {
+        let relative = destination.trim_start_matches('/');
+        if relative.is_empty()
+            || Path::new(relative)
+                .components()
+                .any(|c| c == Component::ParentDir)
+        {
+            continue;
+        }
+        let in_layer = upper.join(relative);
+        let Ok(meta) = fs::symlink_metadata(&in_layer) else {
+            continue;
+        };
+        let empty = (meta.is_dir()
+            && fs::read_dir(&in_layer).is_ok_and(|mut d| d.next().is_none()))
+            || (meta.is_file() && meta.len() == 0);
+        let in_image = layers
+            .iter()
+            .any(|l| fs::symlink_metadata(store.layer_dir(l).join(relative)).is_ok());
+        if empty && !in_image {
+            let _ = remove_any(&in_layer);
+        }
+    }
 }
