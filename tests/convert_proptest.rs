@@ -265,6 +265,21 @@ proptest! {
     }
 
     #[test]
+    fn any_unit_file_name_never_panics(
+        name in "[a-z0-9@.\\\\x%é€-]{0,24}(\\.service|\\.slice)?",
+    ) {
+        let text = "[Service]\nExecStart=/bin/echo %n %N %p %P %i %I %j %J %f\nUser=%i\n";
+        let conversion = import::convert(&[
+            Input::new(name.clone(), text.as_bytes().to_vec(), Format::Systemd).with_path(&name),
+        ]);
+        if let Some(profile) = &conversion.profile {
+            let printed = sbx_grammar::printer::print(profile);
+            let errors = convert_support::check_errors("random.sbx", &printed);
+            prop_assert!(errors.is_empty(), "{}\n{}", errors, printed);
+        }
+    }
+
+    #[test]
     fn dockerfile_like_input_never_panics(
         lines in prop::collection::vec(dockerfile_line(), 0..30),
         continuation in any::<bool>(),

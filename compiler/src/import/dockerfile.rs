@@ -654,7 +654,7 @@ impl<'v> Lexer<'v> {
                         } else if let Some(w) = m.strip_prefix(":?") {
                             (":?", w)
                         } else {
-                            m.split_at(1.min(m.len()))
+                            m.split_at(m.chars().next().map_or(0, char::len_utf8))
                         };
                         let word = self.expand(word).0;
                         match op {

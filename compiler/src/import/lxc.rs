@@ -192,6 +192,7 @@ struct Line {
     value: String,
     /// The whole line.
     span: Span,
+    key_span: Span,
     value_span: Span,
     /// `file:line`, for comments.
     place: String,
@@ -305,6 +306,8 @@ fn read(
             continue;
         };
         let key = raw[..eq].trim().to_string();
+        let key_start = start + (raw.len() - raw.trim_start().len());
+        let key_span = ctx.span(key_start, key_start + key.len());
         let after = &raw[eq + 1..];
         let lead = after.len() - after.trim_start().len();
         let mut value = after.trim().to_string();
@@ -321,6 +324,7 @@ fn read(
             key,
             value,
             span: line_span,
+            key_span,
             value_span,
             place: ctx.place(line_span),
             raw: raw.trim().to_string(),
@@ -851,11 +855,7 @@ fn unknown_key(ctx: &mut Ctx, line: &Line) {
         line.place,
         shorten(&line.raw, 100)
     ));
-    let span = Span::new(
-        line.span.source,
-        line.span.start,
-        line.span.start + line.key.len().min(line.span.len()),
-    );
+    let span = line.key_span;
     ctx.warn(
         "sbx::convert::unknown-key",
         span,

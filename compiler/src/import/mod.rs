@@ -178,7 +178,7 @@ pub fn convert(inputs: &[Input]) -> Conversion {
         if let Some(offset) = binary_at {
             ctx.error(
                 "sbx::convert::binary",
-                Span::new(id, offset, (offset + 1).min(text.len()).max(offset)),
+                Span::new(id, offset, first_char_end(&text, offset)),
                 format!(
                     "`{}` is binary data, not {}",
                     input.name,
@@ -381,6 +381,14 @@ fn line_number(line_starts: &[usize], offset: usize) -> usize {
         Ok(i) => i + 1,
         Err(i) => i,
     }
+}
+
+/// The end of the character starting at `offset` (a NUL, or the U+FFFD
+/// that stands for invalid bytes), so that a label never splits one.
+fn first_char_end(text: &str, offset: usize) -> usize {
+    text.get(offset..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(offset, |c| offset + c.len_utf8())
 }
 
 /// `text` cut to at most `max` characters, with `...` when cut.

@@ -95,7 +95,10 @@ fn unescape_name(s: &str) -> String {
         if b[i] == b'-' {
             out.push(b'/');
         } else if b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
-            if let Ok(v) = u8::from_str_radix(&s[i + 2..i + 4], 16) {
+            if let Some(v) = s
+                .get(i + 2..i + 4)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 4;
                 continue;
