@@ -252,3 +252,43 @@ fn a_docker_archive_with_whiteouts_is_applied() {
     let out = env.sbx(&["apply", &profile.to_string_lossy(), "--", "/bin/true"]);
     assert!(text(&out.stderr).contains("is not in the image store"));
 }
+
+#[test]
+fn what_a_killed_sbx_left_mounted_is_removed_by_the_next_run() {
+    let env = Env::new();
+    if imported(
+        &env,
+        "what_a_killed_sbx_left_mounted_is_removed_by_the_next_run",
+    )
+    .is_none()
+    {
+        return;
+    }
+    // As a SIGKILLed `sbx apply` leaves it: a sandbox dir of a process
+    // that is gone, its overlay still mounted on the host.
+    let stale = env.store().join("sandboxes/999999999-0-sandbox");
+    for sub in ["upper", "work", "merged"] {
+        std::fs::create_dir_all(stale.join(sub)).unwrap();
+    }
+    let layer = env
+        .store()
+        .join("layers")
+        .join(&env.store_entries("layers")[0]);
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        layer.display(),
+        stale.join("upper").display(),
+        stale.join("work").display()
+    );
+    nix::mount::mount(
+        Some("overlay"),
+        &stale.join("merged"),
+        Some("overlay"),
+        nix::mount::MsFlags::empty(),
+        Some(data.as_str()),
+    )
+    .unwrap();
+    assert_eq!(env.mounts().len(), 1);
+    ok(&env.sbx(&["image", "ls"]));
+    assert_clean(&env);
+}

@@ -128,7 +128,6 @@ pub(crate) fn mount_layers(
             help: "run sbx as root, or unpack the image into a directory and use `from = \"/path/to/rootfs\"`".into(),
         });
     }
-    remove_stale_sandboxes(store);
     let dir = store.root().join("sandboxes").join(unique_name("sandbox"));
     fs::create_dir(&dir)
         .map_err(|e| ImageError::io(format!("cannot create `{}`", dir.display()), e))?;
@@ -271,7 +270,7 @@ pub(crate) fn unmount_below(dir: &Path) {
 
 /// Removes the sandbox dirs of sbx processes that are gone (killed before
 /// teardown), unless kept.
-fn remove_stale_sandboxes(store: &Store) {
+pub(crate) fn remove_stale_sandboxes(store: &Store) {
     let Ok(entries) = fs::read_dir(store.root().join("sandboxes")) else {
         return;
     };

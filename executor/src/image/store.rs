@@ -73,7 +73,7 @@ impl Store {
     /// The store at `dir`, else `$SBX_STORE`, else `/var/lib/sbx` as root
     /// and `$XDG_DATA_HOME/sbx` (or `~/.local/share/sbx`) otherwise.
     /// Creates its directories and removes what dead processes left in
-    /// `tmp/`.
+    /// `tmp/` and `sandboxes/` (unmounting their overlays).
     pub fn open(dir: Option<&Path>) -> Result<Store, ImageError> {
         let root = match dir {
             Some(dir) => dir.to_path_buf(),
@@ -97,6 +97,7 @@ impl Store {
             })?;
         }
         store.remove_stale_temp();
+        super::overlay::remove_stale_sandboxes(&store);
         Ok(store)
     }
 
