@@ -22,7 +22,10 @@ fn every_lint_is_in_the_table_with_its_level() {
 fn every_weight_is_documented() {
     let doc = std::fs::read_to_string("docs/score.md").unwrap();
     let total: u32 = WEIGHTS.iter().map(|(_, w)| w).sum();
-    assert!(doc.contains(&format!("Σ weight = {total}")), "total {total}");
+    assert!(
+        doc.contains(&format!("Σ weight = {total}")),
+        "total {total}"
+    );
     for (id, weight) in WEIGHTS {
         let row = format!("| `{id}` | {weight} |");
         assert!(doc.contains(&row), "docs/score.md has no row `{row}`");
