@@ -907,6 +907,9 @@ fn instruction(
             }
         }
         "ENV" => {
+            // Every value of one ENV sees the environment from before it
+            // (`ENV a=1 b=$a` gives `b` the earlier `a`), as Docker does.
+            let before = state.env.clone();
             for (name, value) in parse_pairs(&ins.args, escape, true) {
                 if name.is_empty() || name.contains('\0') {
                     ctx.untranslated(ins.span, "ENV", "the variable has no valid name");
@@ -920,7 +923,7 @@ fn instruction(
                     );
                     continue;
                 };
-                let lexer = Lexer::new(escape, &state.env, &state.args);
+                let lexer = Lexer::new(escape, &before, &state.args);
                 let (v, missing) = lexer.expand(&value);
                 warn_missing(ctx, ins.span, &missing);
                 state.env.retain(|(n, _)| n != &name);
@@ -1346,6 +1349,20 @@ mod tests {
         let text = "# hello\n# escape=`\nFROM a\n";
         let mut ctx = Ctx::new(id, text, 0, "Dockerfile");
         assert_eq!(parse(&mut ctx).expect("parses").1, '\\');
+    }
+
+    #[test]
+    fn one_env_sees_the_environment_from_before_it() {
+        let text = "FROM a\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n";
+        let mut ctx = Ctx::new(sbx_grammar::ast::SourceId(0), text, 0, "Dockerfile");
+        let mut draft = Draft::new(vec!["Dockerfile".into()]);
+        import(&mut ctx, &mut draft);
+        let value = |k: &str| match &draft.env.get(k).expect(k).value.kind {
+            sbx_grammar::ast::ValueKind::String(s) => s.value.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(value("def"), "hello");
+        assert_eq!(value("ghi"), "bye");
     }
 
     #[test]
