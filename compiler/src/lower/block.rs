@@ -178,7 +178,8 @@ impl Lowerer {
             );
             return;
         }
-        if let Some((home, spec)) = native_elsewhere(block, dotted) {
+        let homes = native_elsewhere(block, dotted);
+        if let [(home, spec)] = homes[..] {
             let help = match home {
                 None => format!("move `{}` to the top level", spec.example),
                 Some(b) => format!("write `{b} {{ {} }}`", spec.example),
@@ -193,6 +194,29 @@ impl Lowerer {
                 key.span,
                 "misplaced key",
                 help,
+            );
+            return;
+        }
+        if !homes.is_empty() {
+            let names: Vec<String> = homes
+                .iter()
+                .filter_map(|(b, _)| b.map(|b| format!("`{b}`")))
+                .collect();
+            self.error(
+                "sbx::key::misplaced",
+                format!(
+                    "`{dotted}` belongs in a {} block, not {place}",
+                    names.join(" or ")
+                ),
+                key.span,
+                "misplaced key",
+                format!(
+                    "write it inside the block it configures, such as `{}`",
+                    vocabulary::TOP
+                        .iter()
+                        .find(|s| Some(s.key) == homes[0].0)
+                        .map_or("", |s| s.example)
+                ),
             );
             return;
         }
@@ -213,18 +237,22 @@ impl Lowerer {
     }
 }
 
-/// The block (`None` = top level) where `key` is a native key, if it is
-/// one somewhere other than `current`.
+/// The blocks (`None` = top level) where `key` is a native key, other
+/// than `current`.
 fn native_elsewhere(
     current: Option<&str>,
     key: &str,
-) -> Option<(Option<&'static str>, &'static KeySpec)> {
+) -> Vec<(Option<&'static str>, &'static KeySpec)> {
+    let mut homes = Vec::new();
     if current.is_some() {
         if let Some(spec) = vocabulary::spec(None, key) {
-            return Some((None, spec));
+            homes.push((None, spec));
         }
     }
-    vocabulary::blocks()
-        .filter(|b| Some(*b) != current)
-        .find_map(|b| vocabulary::spec(Some(b), key).map(|spec| (Some(b), spec)))
+    homes.extend(
+        vocabulary::blocks()
+            .filter(|b| Some(*b) != current)
+            .filter_map(|b| vocabulary::spec(Some(b), key).map(|spec| (Some(b), spec))),
+    );
+    homes
 }

@@ -114,6 +114,33 @@ pub(crate) fn namespaces_and_network(l: &mut Lowerer, top: &Fields) -> (Vec<Name
         }
     }
 
+    if let Some(((ns, true), field)) = &explicit {
+        if !ns.contains(&Namespace::Mount) {
+            l.error(
+                "sbx::namespaces::needs-mount",
+                "`namespaces` must include `mount`",
+                field.value.span,
+                "no `mount` here",
+                "add `mount`: sbx always gives the sandbox its own root and mounts, which would otherwise change the host's",
+            );
+        }
+        for key in ["hostname", "domainname"] {
+            let Some(set) = top.get(key) else { continue };
+            if !ns.contains(&Namespace::Uts) {
+                l.push(
+                    Diagnostic::error(
+                        "sbx::namespaces::needs-uts",
+                        format!("`{key}` needs `uts` in `namespaces`"),
+                    )
+                    .with_label(set.key.span, format!("sets the {key}"))
+                    .with_label(field.value.span, "no `uts` here")
+                    .with_help(format!(
+                        "add `uts` to `namespaces`: without it the host's own {key} would change"
+                    )),
+                );
+            }
+        }
+    }
     let namespaces = match explicit {
         Some(((ns, _), f)) => {
             l.spans.insert("namespaces", f.value.span);
