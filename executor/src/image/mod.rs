@@ -79,3 +79,6 @@ impl ImageError {
 pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+#[cfg(test)]
+mod tests;
