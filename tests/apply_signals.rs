@@ -145,3 +145,46 @@ fn orphans_are_reaped_and_killed_without_a_pid_namespace() {
         plan.namespaces.retain(|ns| *ns != Namespace::Pid);
     });
 }
+
+#[test]
+fn a_ctrl_c_to_sbxs_process_group_reaches_the_workload_once() {
+    if !support::privileged("a_ctrl_c_to_sbxs_process_group_reaches_the_workload_once") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    // Each SIGINT prints a line; SIGTERM ends the workload.
+    let script =
+        "trap 'echo int' INT; trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done";
+    let file = write_plan(&host_plan("ctrlc", &["/bin/sh", "-c", script]));
+    let mut child = Command::new(SBX)
+        .arg("apply")
+        .arg(&file.path)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // As a terminal does: to the whole foreground process group.
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap()
+        .success());
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "int\n");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "the workload got SIGINT once");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -412,6 +412,9 @@ pub fn run_init(
         }
     };
     let steps = Steps::new(&report);
+    // Out of the caller's session and process group: a Ctrl-C on sbx's
+    // terminal reaches sbx only, which forwards it once (through us).
+    let _ = sys.setsid();
     if let Err(failure) = init_steps(sys, plan, launch, &steps) {
         let _ = channel.step_failed(failure);
         exit_now(1);
