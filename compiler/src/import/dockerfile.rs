@@ -1081,7 +1081,7 @@ fn instruction(
             }
         }
         "SHELL" => match json_form(&ins.args) {
-            Some(w) if !w.is_empty() => {
+            Some(w) if w.first().is_some_and(|p| !p.is_empty()) => {
                 if w.first().is_some_and(|s| {
                     s.to_ascii_lowercase().contains("cmd")
                         || s.to_ascii_lowercase().contains("powershell")
@@ -1098,7 +1098,7 @@ fn instruction(
             _ => ctx.untranslated(
                 ins.span,
                 "SHELL",
-                "SHELL takes a JSON array; Docker refuses this line",
+                "SHELL takes a JSON array naming a program; Docker refuses this line",
             ),
         },
         "HEALTHCHECK" => ctx.untranslated(
