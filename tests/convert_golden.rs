@@ -85,6 +85,33 @@ fn merged_inputs() {
     insta::assert_snapshot!(report);
 }
 
+/// Capability restrictions of several inputs all apply: the merged set is
+/// the smaller one, and lists of paths are united.
+#[test]
+fn merged_capabilities_intersect() {
+    use sbx_compiler::import::{convert, Format, Input};
+    let unit = "[Service]\nExecStart=/bin/app\nCapabilityBoundingSet=CAP_CHOWN CAP_KILL CAP_NET_RAW\nReadOnlyPaths=/etc\n";
+    let lxc = "lxc.cap.drop = kill\nlxc.mount.auto = proc:mixed\n";
+    let conversion = convert(&[
+        Input::new("app.service", unit, Format::Systemd),
+        Input::new("ct.conf", lxc, Format::Lxc),
+    ]);
+    let text = profile_text(&conversion);
+    assert_eq!(value_of(&text, "drop").as_deref(), Some("all"), "{text}");
+    assert_eq!(
+        value_of(&text, "add").as_deref(),
+        Some("[chown, net_raw]"),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(&text, "readonly_paths").as_deref(),
+        Some("[\"/etc\", \"/proc/sys\", \"/proc/sysrq-trigger\"]"),
+        "{text}"
+    );
+    let errors = check_errors("merged.sbx", &text);
+    assert!(errors.is_empty(), "{errors}\n{text}");
+}
+
 /// Formulas are applied as MAPPING.md gives them, and the comment names the
 /// formula and the original value.
 #[test]
