@@ -225,3 +225,30 @@ fn build_steps_on_the_host_rootfs_are_refused_by_apply() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_oci_layout_in_a_tar_is_imported() {
+    // As `docker save` writes since Docker 25, and `skopeo copy oci-archive:`.
+    let env = Env::new();
+    let layout = env.path("layout");
+    let layer = Layer::gzipped(layer_tar(&[
+        Entry::Dir("etc"),
+        Entry::File("etc/hello", b"hi"),
+    ]));
+    oci_layout(&layout, "v1", &[layer], &["/bin/sh"], &[]);
+    let archive = env.path("layout.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+    builder.append_dir_all(".", &layout).unwrap();
+    builder.finish().unwrap();
+    drop(builder);
+    let out = env.sbx(&["image", "import", &archive.to_string_lossy()]);
+    assert!(image_support::ok(&out).contains("imported `v1` (1 layers)"));
+    let layers = env.store_entries("layers");
+    assert_eq!(layers.len(), 1);
+    let hello = env
+        .store()
+        .join("layers")
+        .join(&layers[0])
+        .join("etc/hello");
+    assert_eq!(std::fs::read_to_string(hello).unwrap(), "hi");
+}

@@ -16,7 +16,7 @@ fn header(path: &str, kind: tar::EntryType, mode: u32, size: usize) -> tar::Head
     header.set_size(size as u64);
     header.set_uid(0);
     header.set_gid(0);
-    header.set_mtime(0);
+    header.set_mtime(1_600_000_000);
     header.set_cksum();
     header
 }

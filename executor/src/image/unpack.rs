@@ -151,6 +151,7 @@ struct DirMeta {
     mode: u32,
     uid: u32,
     gid: u32,
+    mtime: i64,
 }
 
 fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError> {
@@ -182,6 +183,7 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
             let mode = header.mode().map_err(|e| bad_tar(input, e))? & 0o7777;
             let uid = header.uid().map_err(|e| bad_tar(input, e))? as u32;
             let gid = header.gid().map_err(|e| bad_tar(input, e))? as u32;
+            let mtime = header.mtime().unwrap_or(0) as i64;
             let kind = header.entry_type();
 
             if let Some(hidden) = name.strip_prefix(b".wh.") {
@@ -222,6 +224,7 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
                         mode,
                         uid,
                         gid,
+                        mtime,
                     });
                 }
                 tar::EntryType::Regular
@@ -261,6 +264,7 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
                     // After the chown, which clears set-id bits.
                     nix::sys::stat::fchmod(file.as_fd(), Mode::from_bits_truncate(mode))
                         .map_err(|e| refuse(format!("cannot set its mode: {}", e.desc())))?;
+                    set_mtime(&parent, name_os, mtime).map_err(refuse)?;
                 }
                 tar::EntryType::Symlink => {
                     let target = entry
@@ -271,6 +275,7 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
                     remove_existing(&parent, name_os).map_err(|e| refuse(e.to_string()))?;
                     nix::unistd::symlinkat(target.as_os_str(), &parent, name_os)
                         .map_err(|e| refuse(format!("cannot create the symlink: {}", e.desc())))?;
+                    set_mtime(&parent, name_os, mtime).map_err(refuse)?;
                     if as_root {
                         nix::unistd::fchownat(
                             &parent,
@@ -369,6 +374,7 @@ fn extract<R: Read>(reader: R, dest: &Path, input: &str) -> Result<R, ImageError
             .map_err(|e| refuse(format!("cannot open it: {}", e.desc())))?;
         nix::sys::stat::fchmod(fd.as_fd(), Mode::from_bits_truncate(dir.mode))
             .map_err(|e| refuse(format!("cannot set its mode: {}", e.desc())))?;
+        set_mtime(&parent, name, dir.mtime).map_err(refuse)?;
     }
     Ok(archive.into_inner())
 }
@@ -525,4 +531,18 @@ fn set_xattrs<R: Read>(entry: &mut tar::Entry<R>, file: &File) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+/// Sets the modification (and access) time of `name`, not following a
+/// symlink: tools compare them (Python's bytecode cache, make).
+fn set_mtime(parent: &OwnedFd, name: &OsStr, mtime: i64) -> Result<(), String> {
+    let time = nix::sys::time::TimeSpec::new(mtime, 0);
+    nix::sys::stat::utimensat(
+        parent,
+        name,
+        &time,
+        &time,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(|e| format!("cannot set its modification time: {}", e.desc()))
 }
