@@ -4,11 +4,12 @@
 //! the including file replacing those of the included one (lists and maps
 //! whole), repeatable keys (`build` steps) appended in order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use sbx_grammar::ast::{File, SourceId, Span, Statement, StatementKind};
+use sbx_grammar::ast::{File, Key, SourceId, Span, Statement, StatementKind};
 
 use crate::diagnostic::{Diagnostic, SourceMap};
 use crate::{foreign, source, vocabulary};
@@ -231,6 +232,22 @@ pub(crate) fn origin_phrase(origin: &str) -> &'static str {
 
 type Identity = (String, Option<String>);
 
+/// The key as written, without allocating for the common one-part key.
+pub(crate) fn key_text(key: &Key) -> Cow<'_, str> {
+    match key.parts.as_slice() {
+        [one] => Cow::Borrowed(one.node.as_str()),
+        _ => Cow::Owned(key.dotted()),
+    }
+}
+
+/// [`identity`] borrowed from the statement.
+fn identity_ref(statement: &Statement) -> (Cow<'_, str>, Option<&str>) {
+    match &statement.kind {
+        StatementKind::Assignment(a) => (key_text(&a.key), None),
+        StatementKind::Block(b) => (key_text(&b.key), b.label.as_ref().map(|l| l.name.as_str())),
+    }
+}
+
 fn identity(statement: &Statement) -> Identity {
     match &statement.kind {
         StatementKind::Assignment(a) => (a.key.dotted(), None),
@@ -240,7 +257,7 @@ fn identity(statement: &Statement) -> Identity {
 
 fn is_repeatable(block: Option<&str>, statement: &Statement) -> bool {
     match &statement.kind {
-        StatementKind::Assignment(a) => vocabulary::is_repeatable(block, &a.key.dotted()),
+        StatementKind::Assignment(a) => vocabulary::is_repeatable(block, &key_text(&a.key)),
         StatementKind::Block(_) => false,
     }
 }
@@ -296,17 +313,18 @@ pub(crate) fn merge(base: &mut Vec<Statement>, over: Vec<Statement>, block: Opti
 /// A key given twice in one block of one file, or two blocks with the
 /// same key and label.
 fn check_duplicates(body: &[Statement], block: Option<&str>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<Identity, &Statement> = HashMap::new();
+    let mut seen: HashMap<(Cow<str>, Option<&str>), &Statement> =
+        HashMap::with_capacity(body.len());
     for statement in body {
         if let StatementKind::Block(b) = &statement.kind {
-            check_duplicates(&b.body, Some(&b.key.dotted()), diagnostics);
+            check_duplicates(&b.body, Some(&key_text(&b.key)), diagnostics);
         }
         if is_repeatable(block, statement) {
             continue;
         }
-        let id = identity(statement);
+        let id = identity_ref(statement);
         if let Some(first) = seen.get(&id) {
-            diagnostics.push(duplicate(first, statement, &id));
+            diagnostics.push(duplicate(first, statement, (&id.0, id.1)));
         } else {
             seen.insert(id, statement);
         }
@@ -323,7 +341,7 @@ fn key_span(statement: &Statement) -> Span {
     }
 }
 
-fn duplicate(first: &Statement, again: &Statement, id: &Identity) -> Diagnostic {
+fn duplicate(first: &Statement, again: &Statement, id: (&str, Option<&str>)) -> Diagnostic {
     let d = match (&id.1, &again.kind) {
         (Some(label), _) => Diagnostic::error(
             "sbx::key::duplicate-label",

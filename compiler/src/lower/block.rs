@@ -92,7 +92,7 @@ impl Lowerer {
                 StatementKind::Assignment(a) => (&a.key, false, None),
                 StatementKind::Block(b) => (&b.key, true, b.label.as_ref()),
             };
-            let dotted = key.dotted();
+            let dotted = crate::include::key_text(key);
             let Some(spec) = specs.iter().find(|s| s.key == dotted) else {
                 self.unknown_key(block, key, &dotted, specs);
                 continue;
