@@ -128,6 +128,15 @@ pub(crate) fn mount_layers(
             help: "run sbx as root, or unpack the image into a directory and use `from = \"/path/to/rootfs\"`".into(),
         });
     }
+    // Under the store lock until the layers are listed in the sandbox dir,
+    // so that a concurrent `image rm` cannot remove them in between.
+    let lock = store.lock()?;
+    if let Some(missing) = layers.iter().find(|l| !store.has_layer(l)) {
+        return Err(ImageError::refused(
+            store.root().display().to_string(),
+            format!("layer `{missing}` is missing from the store (import the image again)"),
+        ));
+    }
     let dir = store.root().join("sandboxes").join(unique_name("sandbox"));
     fs::create_dir(&dir)
         .map_err(|e| ImageError::io(format!("cannot create `{}`", dir.display()), e))?;
@@ -149,6 +158,7 @@ pub(crate) fn mount_layers(
     let listed: String = top_first.iter().map(|l| format!("{l}\n")).collect();
     fs::write(dir.join(LAYERS_FILE), listed)
         .map_err(|e| ImageError::io(format!("cannot write in `{}`", dir.display()), e))?;
+    drop(lock);
     let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
     for sub in [&upper, &work, &merged] {
         fs::create_dir(sub)
