@@ -42,17 +42,17 @@ fn golden(path: &Path) {
 
 #[test]
 fn lxc_configs() {
-    insta::glob!("fixtures/convert", "lxc/*.conf", |path| golden(path));
+    insta::glob!("fixtures/convert", "lxc/*.conf", golden);
 }
 
 #[test]
 fn systemd_units() {
-    insta::glob!("fixtures/convert", "systemd/*", |path| golden(path));
+    insta::glob!("fixtures/convert", "systemd/*", golden);
 }
 
 #[test]
 fn dockerfiles() {
-    insta::glob!("fixtures/convert", "dockerfile/*", |path| golden(path));
+    insta::glob!("fixtures/convert", "dockerfile/*", golden);
 }
 
 /// A Dockerfile, the systemd unit that runs it and its LXC network config
