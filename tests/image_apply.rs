@@ -215,6 +215,7 @@ fn a_docker_archive_with_whiteouts_is_applied() {
         Entry::File("opaque/new", b"new"),
         Entry::Hardlink("opaque/linked", "opaque/new"),
         Entry::Symlink("opaque/abs", "/etc/passwd"),
+        Entry::CharDevice("opaque/zero", 1, 5),
     ]));
     let archive = env.path("image.tar");
     image_support::docker_archive(&archive, "docker/app:1", &[base, top], &["/bin/sh"]);
@@ -227,12 +228,12 @@ fn a_docker_archive_with_whiteouts_is_applied() {
         "--",
         "/bin/sh",
         "-c",
-        "ls /etc/removed 2>&1; ls /opaque; cat /opaque/linked; head -c 5 /opaque/abs; echo; stat -c %h /opaque/new",
+        "ls /etc/removed 2>&1; ls /opaque; stat -c %t:%T /opaque/zero; cat /opaque/linked; head -c 5 /opaque/abs; echo; stat -c %h /opaque/new",
     ]);
     let stdout = ok(&out);
     assert!(stdout.contains("No such file"), "{stdout}");
     assert!(
-        stdout.contains("abs\nlinked\nnew\n"),
+        stdout.contains("abs\nlinked\nnew\nzero\n1:5\n"),
         "the opaque dir shows only its own: {stdout}"
     );
     assert!(stdout.contains("new"), "{stdout}");

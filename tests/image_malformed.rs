@@ -252,3 +252,20 @@ fn an_oci_layout_in_a_tar_is_imported() {
         .join("etc/hello");
     assert_eq!(std::fs::read_to_string(hello).unwrap(), "hi");
 }
+
+#[test]
+fn a_truncated_docker_archive_is_refused() {
+    let env = Env::new();
+    let layer = Layer::plain(layer_tar(&[Entry::File("big", &[7u8; 100_000])]));
+    let archive = env.path("image.tar");
+    image_support::docker_archive(&archive, "cut:1", &[layer], &["/bin/sh"]);
+    let bytes = std::fs::read(&archive).unwrap();
+    std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
+    let out = env.sbx(&["image", "import", &archive.to_string_lossy()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+    assert_eq!(env.store_entries("layers"), Vec::<String>::new());
+    assert_eq!(env.store_entries("images"), Vec::<String>::new());
+    assert_eq!(env.store_entries("tmp"), Vec::<String>::new());
+}

@@ -108,6 +108,8 @@ pub enum Entry<'a> {
     File(&'a str, &'a [u8]),
     Symlink(&'a str, &'a str),
     Hardlink(&'a str, &'a str),
+    /// A character device: name, major, minor.
+    CharDevice(&'a str, u32, u32),
 }
 
 /// A tar of `entries`, written header by header.
@@ -120,6 +122,11 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
             Entry::File(n, d) => (n, tar::EntryType::Regular, d, None),
             Entry::Symlink(n, t) => (n, tar::EntryType::Symlink, &[], Some(t)),
             Entry::Hardlink(n, t) => (n, tar::EntryType::Link, &[], Some(t)),
+            Entry::CharDevice(n, major, minor) => {
+                header.set_device_major(*major).unwrap();
+                header.set_device_minor(*minor).unwrap();
+                (n, tar::EntryType::Char, &[], None)
+            }
         };
         let raw = header.as_old_mut();
         raw.name[..name.len()].copy_from_slice(name.as_bytes());
