@@ -348,6 +348,11 @@ fn read(
             );
             continue;
         }
+        if (line.key == "lxc.mount.fstab" || line.key == "lxc.mount")
+            && fstab(ctx, &line, path, sources, lines, draft)
+        {
+            continue;
+        }
         lines.push(line);
     }
 }
@@ -476,6 +481,70 @@ fn include(
         visited.pop();
         ctx.absorb(child);
     }
+}
+
+/// Reads the fstab file of `lxc.mount.fstab` (an absolute path, or one
+/// relative to the config) as `lxc.mount.entry` lines diagnosed in that
+/// file. False when it cannot be read: the line is then reported as not
+/// translated.
+fn fstab(
+    ctx: &mut Ctx,
+    line: &Line,
+    from: Option<&Path>,
+    sources: &mut SourceMap,
+    lines: &mut Vec<Line>,
+    draft: &mut Draft,
+) -> bool {
+    if line.value.is_empty() || autoconf_placeholder(&line.value).is_some() {
+        return false;
+    }
+    let target = Path::new(&line.value);
+    let resolved = if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        match from.and_then(Path::parent) {
+            Some(dir) => dir.join(target),
+            None => return false,
+        }
+    };
+    let Ok(text) = std::fs::read(&resolved).map(String::from_utf8) else {
+        return false;
+    };
+    let Ok(text) = text else { return false };
+    let name = if target.is_absolute() {
+        resolved.display().to_string()
+    } else {
+        lexical(
+            &Path::new(&ctx.name)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(target),
+        )
+    };
+    draft
+        .header
+        .push(format!("{}: {} (followed: {name})", line.place, line.raw));
+    let id = sources.add(SourceFile::new(Some(resolved), name.clone(), text.clone()));
+    let child = Ctx::new(id, &text, ctx.input, &name);
+    for (start, raw) in lines_with_offsets(&text) {
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let lead = raw.len() - raw.trim_start().len();
+        let span = child.span(start + lead, start + lead + t.len());
+        lines.push(Line {
+            key: "lxc.mount.entry".to_string(),
+            value: t.to_string(),
+            span,
+            key_span: span,
+            value_span: span,
+            place: child.place(span),
+            raw: t.to_string(),
+        });
+    }
+    ctx.absorb(child);
+    true
 }
 
 /// `a/../b/./c` -> `b/c`, without touching the file system.
@@ -751,7 +820,7 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
             ctx,
             line,
             key,
-            "the fstab file is not read; write its entries as `lxc.mount.entry` lines and convert again",
+            "the fstab file cannot be read here; convert with it present, or write its entries as `lxc.mount.entry` lines",
         ),
         _ => {
             if let Some(rest) = key.strip_prefix("lxc.net.") {
