@@ -507,6 +507,10 @@ fn fstab(
             None => return false,
         }
     };
+    // Only a regular file: a device or a FIFO would never end.
+    if !resolved.is_file() {
+        return false;
+    }
     let Ok(text) = std::fs::read(&resolved).map(String::from_utf8) else {
         return false;
     };
