@@ -421,7 +421,11 @@ fn include(
     } else if resolved.is_file() {
         vec![resolved.clone()]
     } else {
-        not_followed(ctx, "the file does not exist here");
+        if resolved.exists() {
+            not_followed(ctx, "it is not a regular file or a directory");
+        } else {
+            not_followed(ctx, "the file does not exist here");
+        }
         return;
     };
     for file in files {
