@@ -1196,6 +1196,8 @@ fn copy(
             "from" => {
                 let what = if stage_names.contains(&value.to_ascii_lowercase()) {
                     format!("build stage `{value}`")
+                } else if value.parse::<usize>().is_ok() {
+                    format!("build stage #{value} (counting from 0)")
                 } else {
                     format!("image or context `{value}`")
                 };
