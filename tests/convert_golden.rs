@@ -85,6 +85,43 @@ fn merged_inputs() {
     insta::assert_snapshot!(report);
 }
 
+/// LANGUAGE.md's seed: a Dockerfile, the limits of a systemd unit and an
+/// LXC config give the profile the language reference shows.
+#[test]
+fn seed_example() {
+    let conversion = convert_fixtures(&[
+        "seed/mysql.Dockerfile",
+        "seed/mysql.service",
+        "seed/mysql.conf",
+    ]);
+    let text = profile_text(&conversion);
+    let errors = check_errors("seed.sbx", &text);
+    assert!(errors.is_empty(), "{errors}\n{text}");
+    for (key, value) in [
+        ("name", "\"mysql\""),
+        ("from", "\"debian:wheezy\""),
+        ("hostname", "\"toto\""),
+        ("entrypoint", "[\"/entrypoint.sh\"]"),
+        ("cmd", "[\"mysqld\", \"--datadir=/var/lib/mysql\"]"),
+        ("expose", "[3306]"),
+        ("volume", "[\"/var/lib/mysql\"]"),
+        ("cpu.weight", "146"),
+        ("memory.max", "1G"),
+        ("io.weight", "100"),
+        ("drop", "[mac_admin, mac_override]"),
+        ("hwaddr", "\"00:16:3e:c6:0e:04\""),
+        ("tty", "4"),
+        ("pts", "1024"),
+    ] {
+        assert_eq!(
+            value_of(&text, key).as_deref(),
+            Some(value),
+            "{key} in\n{text}"
+        );
+    }
+    insta::assert_snapshot!(text);
+}
+
 /// Capability restrictions of several inputs all apply: the merged set is
 /// the smaller one, and lists of paths are united.
 #[test]
