@@ -130,7 +130,6 @@ pub(super) fn import(ctx: &mut Ctx, draft: &mut Draft) {
                     global_args.retain(|(n, _)| n != &name);
                     global_args.push((name, value));
                 }
-                let _ = lexer;
             }
             None => {
                 let (ctx_ref, ins_ref) = (&mut *ctx, &ins);

@@ -853,7 +853,7 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
             } else if let Some(resource) = key.strip_prefix("lxc.prlimit.") {
                 prlimit(ctx, draft, line, resource);
             } else if let Some(file) = key.strip_prefix("lxc.cgroup2.") {
-                cgroup2(ctx, draft, state, line, file, i);
+                cgroup2(ctx, draft, line, file);
             } else if let Some(file) = key.strip_prefix("lxc.cgroup.") {
                 cgroup1(ctx, draft, state, line, file, i);
             } else if let Some(reason) = untranslated_reason(key) {
@@ -1194,10 +1194,10 @@ fn mount_entry(ctx: &mut Ctx, draft: &mut Draft, line: &Line) {
     }
 }
 
-/// A size as the kernel's `memparse` reads a mount option (`8m`, `1G`).
+/// A size as the kernel's `memparse` reads a mount option (`8m`, `1G`); a
+/// share of RAM (`50%`) depends on the host and is not one.
 fn parse_kernel_size(text: &str) -> Option<u64> {
-    if let Some(pct) = text.strip_suffix('%') {
-        let _ = pct;
+    if text.ends_with('%') {
         return None;
     }
     super::draft::parse_binary_size(text)
@@ -1505,8 +1505,7 @@ fn cgroup1(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, fil
     }
 }
 
-fn cgroup2(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, line: &Line, file: &str, i: usize) {
-    let _ = (state, i);
+fn cgroup2(ctx: &mut Ctx, draft: &mut Draft, line: &Line, file: &str) {
     let v = line.value.trim();
     let same = [
         "memory.max",
@@ -1729,8 +1728,7 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             );
         }
     }
-    if let (Some((b, i)), None) = (&state.backend, &state.rootfs) {
-        let _ = b;
+    if let (Some((_, i)), None) = (&state.backend, &state.rootfs) {
         untranslated(
             ctx,
             &lines[*i],
@@ -2064,10 +2062,7 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
             continue;
         }
         let label = match (&net.name, kind.as_str(), &link) {
-            (Some((n, i)), _, _) if ifname_problem(n).is_none() => {
-                let _ = i;
-                n.clone()
-            }
+            (Some((n, _)), _, _) if ifname_problem(n).is_none() => n.clone(),
             (named, k, l) => {
                 if let Some((n, i)) = named {
                     ctx.lossy(
