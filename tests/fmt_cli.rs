@@ -78,6 +78,31 @@ fn stdout_prints_without_rewriting() {
 }
 
 #[test]
+fn stdin_is_formatted_to_stdout() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .args(["fmt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(MESSY.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    let printed = text(&out.stdout);
+    assert!(printed.contains("limits {\n"), "{printed}");
+    assert_eq!(
+        convert_support::reformat("x", &printed).as_deref(),
+        Ok(printed.as_str())
+    );
+}
+
+#[test]
 fn a_directory_formats_every_profile_under_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("sub")).expect("mkdir");

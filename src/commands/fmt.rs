@@ -1,7 +1,8 @@
 //! `sbx fmt FILE...`: rewrites profiles in canonical form, comments kept,
 //! as `gofmt -w` and `rustfmt` do.
 //!
-//! A directory stands for every `*.sbx` file under it. `--check` changes
+//! A directory stands for every `*.sbx` file under it, `-` for stdin
+//! (formatted to stdout). `--check` changes
 //! nothing and lists the files that would change (for CI); `--stdout`
 //! prints the formatted text instead of rewriting. A file with a syntax
 //! error is reported and left untouched.
@@ -18,7 +19,8 @@ use sbx_compiler::{Diagnostic, SourceFile, SourceMap};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Profiles (or directories of `*.sbx` profiles) to format
+    /// Profiles (or directories of `*.sbx` profiles) to format; `-` formats
+    /// stdin to stdout
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Change nothing; list the files that are not formatted and exit 1 if any
@@ -69,8 +71,19 @@ pub fn run(args: Args) -> ExitCode {
     let color = std::io::stderr().is_terminal();
     let mut status = 0u8;
     for path in files {
-        let name = path.display().to_string();
-        let bytes = match std::fs::read(&path) {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let read = if stdin {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(&path)
+        };
+        let bytes = match read {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("sbx: cannot read `{name}`: {e}");
@@ -94,7 +107,8 @@ pub fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        if args.stdout {
+        // stdin is formatted to stdout, as `rustfmt` and `gofmt` do.
+        if args.stdout || (stdin && !args.check) {
             print!("{formatted}");
             continue;
         }
