@@ -102,6 +102,8 @@ fn lxc_line() -> impl Strategy<Value = String> {
         "a_b",
         "..",
         "\u{e9}",
+        "''",
+        "\"a b\" 'c",
     ]);
     (keys, values, "[ =\\t]{0,3}").prop_map(|(k, v, sep)| format!("{k}{sep}= {v}"))
 }

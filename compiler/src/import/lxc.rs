@@ -487,6 +487,39 @@ fn include(
     }
 }
 
+/// Splits a command as LXC's `lxc_string_split_quoted` does: at whitespace
+/// outside `'...'` and `"..."`, quotes removed.
+fn split_quoted(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => current.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            None => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
 /// Reads the fstab file of `lxc.mount.fstab` (an absolute path, or one
 /// relative to the config) as `lxc.mount.entry` lines diagnosed in that
 /// file. False when it cannot be read: the line is then reported as not
@@ -764,9 +797,13 @@ fn apply(ctx: &mut Ctx, draft: &mut Draft, state: &mut State, lines: &[Line], i:
                 draft.top.remove("cmd");
                 state.has_cmd = false;
             } else {
-                let words: Vec<String> = value.split_whitespace().map(str::to_string).collect();
-                set_top(ctx, draft, "cmd", strings(&words), line, None);
-                state.has_cmd = true;
+                let words = split_quoted(value);
+                if words.first().is_none_or(|w| w.is_empty()) {
+                    untranslated(ctx, line, key, "the program name is empty");
+                } else {
+                    set_top(ctx, draft, "cmd", strings(&words), line, None);
+                    state.has_cmd = true;
+                }
             }
         }
         "lxc.init.uid" => state.uid = (!value.is_empty()).then(|| (value.to_string(), i)),
@@ -2298,6 +2335,14 @@ mod tests {
         assert_eq!(oci_blkio_to_io(100), 910);
         assert_eq!(oci_blkio_to_io(500), 4950);
         assert_eq!(oci_blkio_to_io(1000), 10_000);
+    }
+
+    #[test]
+    fn init_cmd_words_keep_quoted_spaces() {
+        assert_eq!(
+            split_quoted("/bin/sh -c 'echo a  b' \"x y\"z"),
+            vec!["/bin/sh", "-c", "echo a  b", "x yz"]
+        );
     }
 
     #[test]
