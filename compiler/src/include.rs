@@ -5,7 +5,7 @@
 //! whole), repeatable keys (`build` steps) appended in order.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +21,10 @@ pub(crate) struct Resolver<'a> {
     /// The files being resolved, outermost first: canonical path and the
     /// name shown to the user.
     stack: Vec<(PathBuf, String)>,
-    /// Files already resolved (a file included twice is read once).
-    done: HashMap<PathBuf, Vec<Statement>>,
+    /// Files already included: a file included again (a diamond of
+    /// includes) is merged only where it was first included, so that its
+    /// `build` steps do not run twice.
+    done: HashSet<PathBuf>,
 }
 
 impl<'a> Resolver<'a> {
@@ -31,7 +33,7 @@ impl<'a> Resolver<'a> {
             sources,
             diagnostics,
             stack: Vec::new(),
-            done: HashMap::new(),
+            done: HashSet::new(),
         }
     }
 
@@ -121,8 +123,8 @@ impl<'a> Resolver<'a> {
             );
             return Vec::new();
         }
-        if let Some(body) = self.done.get(&canonical) {
-            return body.clone();
+        if !self.done.insert(canonical.clone()) {
+            return Vec::new();
         }
         let bytes = match std::fs::read(&canonical) {
             Ok(b) => b,
@@ -159,7 +161,6 @@ impl<'a> Resolver<'a> {
         self.stack.push((canonical.clone(), name));
         let body = self.resolve(id, &child_dir);
         self.stack.pop();
-        self.done.insert(canonical, body.clone());
         body
     }
 }
