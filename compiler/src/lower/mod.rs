@@ -82,6 +82,9 @@ impl Lowerer {
         let mounts = mounts::mounts(self, &top);
         let volumes = process::volumes(self, &top);
         let idmap = security::idmap(self, &top, &namespaces_and_network.0);
+        if let Some(map) = &idmap {
+            security::check_mapped(self, map, &process.user);
+        }
         let console = security::console(self, &top);
         let build = build::build(self, &top);
         let expose = process::expose(self, &top);

@@ -1,7 +1,7 @@
 //! `security { }`, `idmap { }` and `console { }`.
 
 use sbx_grammar::ast::{Span, Value, ValueKind};
-use sbx_plan::{Console, IdMap, IdRange, Namespace, Rootfs, Security};
+use sbx_plan::{Console, IdMap, IdOrName, IdRange, Namespace, Rootfs, Security, UserSpec};
 
 use super::{Field, Fields, Lowerer};
 use crate::Diagnostic;
@@ -114,6 +114,41 @@ pub(crate) fn idmap(l: &mut Lowerer, top: &Fields, namespaces: &[Namespace]) -> 
         l.spans.insert("idmap.gid", f.value.span);
     }
     Some(out)
+}
+
+/// A numeric `user` (or group) must be mapped by `idmap`: the kernel
+/// refuses to switch to an id the user namespace does not map.
+pub(crate) fn check_mapped(l: &mut Lowerer, map: &IdMap, user: &UserSpec) {
+    // Without `user` the workload runs as root: uid 0 must be mapped too.
+    let given = l.spans.get("process.user");
+    for (what, id, ranges) in [
+        ("uid", Some(&user.user), &map.uid),
+        ("gid", user.group.as_ref(), &map.gid),
+    ] {
+        let Some(IdOrName::Id(id)) = id else { continue };
+        if ranges.is_empty() {
+            continue;
+        }
+        let mapped = ranges.iter().any(|r| {
+            u64::from(*id) >= u64::from(r.inside)
+                && u64::from(*id) < u64::from(r.inside) + u64::from(r.count)
+        });
+        let place = given.or_else(|| l.spans.get(&format!("idmap.{what}")));
+        if let (false, Some(span)) = (mapped, place) {
+            let whose = if given.is_some() {
+                "of `user`"
+            } else {
+                "(root, as `user` is not set)"
+            };
+            l.error(
+                "sbx::idmap::user-unmapped",
+                format!("{what} `{id}` {whose} is not mapped by `idmap`"),
+                span,
+                "not mapped",
+                format!("add a `{what}` range whose inside ids cover {id}, such as `[0, 100000, 65536]`"),
+            );
+        }
+    }
 }
 
 fn ranges(l: &mut Lowerer, f: &Field) -> Vec<IdRange> {
