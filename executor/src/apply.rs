@@ -269,7 +269,8 @@ pub fn dry_run(plan: &Plan, launch: &Launch) -> Vec<PlannedStep> {
         let result = if process == "init" {
             sandbox::init_steps(&sys, plan, launch, &steps)
         } else {
-            sandbox::workload_steps(&sys, launch, &steps)
+            // The pty's descriptor is known only when it is opened.
+            sandbox::workload_steps(&sys, launch, launch.terminal.then_some(-1), &steps)
         };
         let calls = sys.calls();
         let mut start = 0;
@@ -372,6 +373,8 @@ struct Sandbox {
     cgroup: Rc<RefCell<Option<SandboxCgroup>>>,
     /// The init's report of the workload's end, once received.
     end: Option<WorkloadEnd>,
+    /// The master of the workload's terminal, with `terminal`.
+    terminal: Option<std::os::fd::OwnedFd>,
 }
 
 /// The parent's steps, up to the workload's exec. Each host-visible change
@@ -455,6 +458,15 @@ fn start_init(
         errno: e.raw_os_error(),
         detail: format!("a pipe: {e}"),
     })?;
+    let pty = if launch.terminal {
+        Some(crate::terminal::Pty::open().map_err(|errno| StepFailure {
+            step: "open the terminal".into(),
+            errno: Some(errno as i32),
+            detail: format!("openpty: {}", errno.desc().to_lowercase()),
+        })?)
+    } else {
+        None
+    };
     // Not timed through `steps.run`: its report would run on both sides of
     // the clone.
     let started = std::time::Instant::now();
@@ -472,10 +484,18 @@ fn start_init(
     let pid = match clone {
         CloneResult::Child => {
             drop(parent);
-            sandbox::run_init(&**sys, plan, launch, init, options.verbose)
+            let slave = pty.map(|pty| {
+                drop(pty.master);
+                // Kept open for the workload: the init never execs.
+                std::os::fd::IntoRawFd::into_raw_fd(pty.slave)
+            });
+            sandbox::run_init(&**sys, plan, launch, init, slave, options.verbose)
         }
         CloneResult::Parent { child } => child,
     };
+    // The sandbox holds the slave now: the master reads end of file (EIO)
+    // once every process of the sandbox is gone.
+    let terminal = pty.map(|pty| pty.master);
     steps.done(
         "create the sandbox init",
         started.elapsed().as_micros() as u64,
@@ -541,6 +561,7 @@ fn start_init(
         channel: parent,
         cgroup,
         end: None,
+        terminal,
     })
 }
 
@@ -596,17 +617,44 @@ fn supervise(
 
     let mut channel_open = true;
     let mut init_status: Option<i32> = None;
-    while init_status.is_none() || channel_open {
+    // With a terminal: keys from sbx's stdin go to the pty, its output to
+    // sbx's stdout, until the sandbox is gone (EIO on the master).
+    let _raw_mode = sandbox
+        .terminal
+        .is_some()
+        .then(crate::terminal::RawMode::enter);
+    let mut master_open = sandbox.terminal.is_some();
+    let mut stdin_open = sandbox.terminal.is_some();
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    while init_status.is_none() || channel_open || master_open {
         if channel_open && sandbox.channel.from_sandbox.has_buffered() {
             read_report(sandbox, &mut channel_open, report);
             continue;
         }
-        let (channel_ready, signal_ready) = {
-            let channel_fd = sandbox.channel.from_sandbox.as_fd();
+        let (channel_ready, signal_ready, master_ready, stdin_ready) = {
             let mut fds = vec![PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN)];
-            if channel_open {
-                fds.push(PollFd::new(channel_fd, PollFlags::POLLIN));
+            let wanted = [
+                channel_open.then(|| sandbox.channel.from_sandbox.as_fd()),
+                sandbox
+                    .terminal
+                    .as_ref()
+                    .filter(|_| master_open)
+                    .map(|m| m.as_fd()),
+                sandbox
+                    .terminal
+                    .as_ref()
+                    .filter(|_| stdin_open)
+                    .map(|_| stdin.as_fd()),
+            ];
+            let mut at = [None; 3];
+            for (slot, fd) in at.iter_mut().zip(wanted) {
+                if let Some(fd) = fd {
+                    fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                    *slot = Some(fds.len() - 1);
+                }
             }
+            let [channel_at, master_at, stdin_at] = at;
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => {
@@ -617,11 +665,27 @@ fn supervise(
                     })
                 }
             }
-            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            (fds.get(1).is_some_and(ready), ready(&fds[0]))
+            let ready = |at: Option<usize>| {
+                at.and_then(|i| fds[i].revents())
+                    .is_some_and(|r| !r.is_empty())
+            };
+            (
+                ready(channel_at),
+                ready(Some(0)),
+                ready(master_at),
+                ready(stdin_at),
+            )
         };
         if channel_ready {
             read_report(sandbox, &mut channel_open, report);
+        }
+        if let Some(master) = &sandbox.terminal {
+            if master_ready {
+                master_open = crate::terminal::relay(master.as_fd(), stdout.as_fd());
+            }
+            if stdin_ready {
+                stdin_open = crate::terminal::relay(stdin.as_fd(), master.as_fd());
+            }
         }
         if signal_ready {
             if let Ok(Some(info)) = signals.fd.read_signal() {
@@ -629,6 +693,10 @@ fn supervise(
                 if signal == libc::SIGCHLD {
                     if init_status.is_none() {
                         init_status = try_reap(sandbox.init);
+                    }
+                } else if signal == libc::SIGWINCH {
+                    if let Some(master) = &sandbox.terminal {
+                        crate::terminal::follow_window_size(master.as_fd());
                     }
                 } else if init_status.is_none() {
                     // SIGTERM is how sbx is asked to stop: the workload gets
@@ -705,6 +773,8 @@ impl SignalGuard {
             }
         }
         mask.add(Signal::SIGCHLD);
+        // The terminal's size follows sbx's (only used with a terminal).
+        mask.add(Signal::SIGWINCH);
         let mut old = SigSet::empty();
         let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old));
         match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {

@@ -14,6 +14,7 @@ pub mod preflight;
 pub mod rootfs;
 pub mod sandbox;
 pub mod sys;
+pub mod terminal;
 #[cfg(test)]
 mod testing;
 

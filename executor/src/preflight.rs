@@ -108,6 +108,8 @@ pub struct Launch {
     pub stop_signal: i32,
     /// Whether the limits need a cgroup.
     pub has_limits: bool,
+    /// Whether the workload gets a terminal (a pty).
+    pub terminal: bool,
 }
 
 impl Launch {
@@ -771,6 +773,7 @@ pub fn check(plan: &Plan, host: &HostFacts) -> Result<Launch, Vec<PreflightProbl
         env,
         stop_signal,
         has_limits: plan.limits != sbx_plan::CgroupLimits::default(),
+        terminal: plan.process.terminal,
     })
 }
 

@@ -165,10 +165,31 @@ pub fn init_steps(
 
 /// The workload's steps, from its fork to exec. Returns only on failure
 /// (for real) or after the recorded exec (in tests).
-pub fn workload_steps(sys: &dyn Sys, launch: &Launch, steps: &Steps) -> Result<(), StepFailure> {
+pub fn workload_steps(
+    sys: &dyn Sys,
+    launch: &Launch,
+    terminal: Option<i32>,
+    steps: &Steps,
+) -> Result<(), StepFailure> {
     // A session of its own: job-control signals of the caller's terminal
-    // do not reach it through sbx's process group.
+    // do not reach it through sbx's process group, and it can take a
+    // controlling terminal.
     steps.run("start a new session", || "setsid".into(), || sys.setsid())?;
+    if let Some(slave) = terminal {
+        // The pty's slave becomes the session's controlling terminal and
+        // the workload's stdin, stdout and stderr.
+        steps.run(
+            "attach the terminal",
+            || "TIOCSCTTY and dup2 onto 0, 1, 2".into(),
+            || {
+                sys.set_controlling_terminal(slave)?;
+                for fd in 0..3 {
+                    sys.dup2(slave, fd)?;
+                }
+                Ok(())
+            },
+        )?;
+    }
     // Before the uid changes: raising a limit needs the privilege we still
     // have.
     for limit in &launch.rlimits {
@@ -378,6 +399,7 @@ pub fn run_init(
     plan: &Plan,
     launch: &Launch,
     mut channel: InitChannel,
+    terminal: Option<i32>,
     verbose: bool,
 ) -> ! {
     // If sbx dies, the sandbox dies with it.
@@ -455,7 +477,7 @@ pub fn run_init(
                 // SAFETY: restoring the default disposition.
                 unsafe { libc::signal(signal, libc::SIG_DFL) };
             }
-            if let Err(failure) = workload_steps(sys, launch, &steps) {
+            if let Err(failure) = workload_steps(sys, launch, terminal, &steps) {
                 let _ = to_init.step_failed(failure);
             }
             exit_now(127);
@@ -638,7 +660,7 @@ mod tests {
         let on_done = |step: &str, _: u64| done.borrow_mut().push(step.to_string());
         let steps = Steps::new(&on_done);
         let result = init_steps(sys, plan, launch, &steps)
-            .and_then(|()| workload_steps(sys, launch, &steps));
+            .and_then(|()| workload_steps(sys, launch, None, &steps));
         (result, done.into_inner())
     }
 
@@ -839,6 +861,25 @@ mod tests {
                 assert_eq!(failure.step, EXEC_STEP);
             }
         }
+    }
+
+    #[test]
+    fn a_terminal_is_attached_right_after_the_new_session() {
+        let plan = host_plan();
+        let launch = launch(&plan, &root_host());
+        let sys = RecordingSys::new();
+        let on_done = |_: &str, _: u64| {};
+        workload_steps(&sys, &launch, Some(7), &Steps::new(&on_done)).unwrap();
+        assert_eq!(
+            &sys.calls()[..5],
+            &[
+                SysCall::Setsid,
+                SysCall::SetControllingTerminal(7),
+                SysCall::Dup2 { from: 7, to: 0 },
+                SysCall::Dup2 { from: 7, to: 1 },
+                SysCall::Dup2 { from: 7, to: 2 },
+            ]
+        );
     }
 
     #[test]

@@ -154,6 +154,11 @@ pub trait Sys {
     fn setrlimit(&self, resource: Resource, soft: u64, hard: u64) -> SysResult<()>;
     /// `setsid(2)`.
     fn setsid(&self) -> SysResult<()>;
+    /// `ioctl(fd, TIOCSCTTY, 0)`: `fd`'s terminal becomes the controlling
+    /// terminal of this session.
+    fn set_controlling_terminal(&self, fd: i32) -> SysResult<()>;
+    /// `dup2(2)`.
+    fn dup2(&self, from: i32, to: i32) -> SysResult<()>;
 
     // --- capabilities and privileges ---
 
@@ -432,6 +437,16 @@ impl Sys for LinuxSys {
         nix::unistd::setsid().map(drop)
     }
 
+    fn set_controlling_terminal(&self, fd: i32) -> SysResult<()> {
+        // SAFETY: TIOCSCTTY takes an integer argument.
+        Errno::result(unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) }).map(drop)
+    }
+
+    fn dup2(&self, from: i32, to: i32) -> SysResult<()> {
+        // SAFETY: dup2(2) takes plain descriptors.
+        Errno::result(unsafe { libc::dup2(from, to) }).map(drop)
+    }
+
     fn set_keep_capabilities(&self, keep: bool) -> SysResult<()> {
         prctl(libc::PR_SET_KEEPCAPS, keep as libc::c_ulong, 0)
     }
@@ -586,6 +601,11 @@ pub enum SysCall {
         hard: u64,
     },
     Setsid,
+    SetControllingTerminal(i32),
+    Dup2 {
+        from: i32,
+        to: i32,
+    },
     SetKeepCapabilities(bool),
     DropBoundingCapability(u32),
     ClearAmbientCapabilities,
@@ -794,6 +814,12 @@ impl Sys for RecordingSys {
     }
     fn setsid(&self) -> SysResult<()> {
         self.record(SysCall::Setsid)
+    }
+    fn set_controlling_terminal(&self, fd: i32) -> SysResult<()> {
+        self.record(SysCall::SetControllingTerminal(fd))
+    }
+    fn dup2(&self, from: i32, to: i32) -> SysResult<()> {
+        self.record(SysCall::Dup2 { from, to })
     }
     fn set_keep_capabilities(&self, keep: bool) -> SysResult<()> {
         self.record(SysCall::SetKeepCapabilities(keep))

@@ -74,14 +74,6 @@ pub fn run(args: Args) -> ExitCode {
     if args.tty {
         plan.process.terminal = true;
     }
-    if plan.process.terminal {
-        // Fail closed: running without the terminal asked for would be a
-        // silent downgrade.
-        eprintln!(
-            "sbx: `terminal`: this build of sbx cannot give the workload a terminal yet\n  help: drop `--tty` and `terminal = true`"
-        );
-        return ExitCode::from(EXIT_SBX_FAILED);
-    }
     let options = ApplyOptions {
         cgroup: CgroupOptions {
             parent: args.cgroup_parent.clone(),
