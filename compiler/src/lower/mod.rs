@@ -81,6 +81,7 @@ impl Lowerer {
         let security = security::security(self, &top, &rootfs);
         let mounts = mounts::mounts(self, &top);
         let volumes = process::volumes(self, &top);
+        mounts::check_volumes(self, &mounts, &volumes);
         let idmap = security::idmap(self, &top, &namespaces_and_network.0);
         if let Some(map) = &idmap {
             security::check_mapped(self, map, &process.user);

@@ -175,3 +175,40 @@ pub(crate) fn mounts(l: &mut Lowerer, top: &Fields) -> Vec<Mount> {
     }
     out
 }
+
+/// A path is either a volume or a mount point, once: two sources for one
+/// path would leave it to the order of mounting which one the workload
+/// sees.
+pub(crate) fn check_volumes(l: &mut Lowerer, mounts: &[Mount], volumes: &[String]) {
+    let mut seen: HashSet<&str> = mounts.iter().map(|m| m.destination.as_str()).collect();
+    for (i, volume) in volumes.iter().enumerate() {
+        let Some(span) = l.spans.get(&format!("volumes.{i}")) else {
+            continue;
+        };
+        if seen.insert(volume.as_str()) {
+            continue;
+        }
+        match mounts.iter().position(|m| m.destination == *volume) {
+            Some(m) => {
+                let mut d = crate::Diagnostic::error(
+                    "sbx::mount::conflict",
+                    format!("`{volume}` is both a volume and a mount point"),
+                )
+                .with_label(span, "a volume here");
+                if let Some(mount) = l.spans.get(&format!("mounts.{m}")) {
+                    d = d.with_label(mount, "and a mount point here");
+                }
+                l.push(d.with_help(
+                    "keep one: a `mount` block to bring host data in, or `volume` for a fresh writable directory",
+                ));
+            }
+            None => l.error(
+                "sbx::mount::conflict",
+                format!("volume `{volume}` is listed twice"),
+                span,
+                "given again here",
+                "remove one of them",
+            ),
+        }
+    }
+}
