@@ -199,3 +199,25 @@ fn no_new_privileges_on_by_default_and_off_when_asked() {
     assert_eq!(probe(&plan, &[])["no_new_privs"], false);
     assert_eq!(probe(&plan, &[])["seccomp"], 0, "no seccomp filter yet");
 }
+
+#[test]
+fn the_init_keeps_only_cap_kill_and_no_new_privs() {
+    if !support::privileged("the_init_keeps_only_cap_kill") {
+        return;
+    }
+    let plan = host_plan(
+        "initcaps",
+        &[
+            "/bin/sh",
+            "-c",
+            "grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/1/status",
+        ],
+    );
+    let output = apply(&plan, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let status = text(&output.stdout);
+    // CAP_KILL is bit 5.
+    assert!(status.contains("CapPrm:\t0000000000000020"), "{status}");
+    assert!(status.contains("CapEff:\t0000000000000020"), "{status}");
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+}

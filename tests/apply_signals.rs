@@ -188,3 +188,36 @@ fn a_ctrl_c_to_sbxs_process_group_reaches_the_workload_once() {
     assert_eq!(rest, "", "the workload got SIGINT once");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn while_running_the_sandbox_has_a_cgroup_and_processes_and_afterwards_none() {
+    if !support::privileged("while_running_the_sandbox_has_a_cgroup") {
+        return;
+    }
+    let marker = "teardown-marker-5150";
+    let script = format!("{}; : {marker}", trap_script("TERM", 0));
+    let plan = host_plan("teardown", &["/bin/sh", "-c", &script]);
+    let before = host_state("teardown", marker);
+    assert!(before.cgroups.is_empty() && before.processes.is_empty());
+    let (child, _file) = start_ready(&plan);
+    // What the after-state comparisons look for does exist while it runs:
+    // they can fail.
+    let during = host_state("teardown", marker);
+    assert!(
+        !during.cgroups.is_empty(),
+        "the sandbox's cgroup is visible while it runs"
+    );
+    assert!(
+        !during.processes.is_empty(),
+        "the workload is visible while it runs"
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(host_state("teardown", marker), before);
+}

@@ -311,6 +311,36 @@ pub fn workload_steps(
     exec(sys, launch, steps)
 }
 
+/// The init stays for the sandbox's whole life beside the workload: once
+/// the workload is forked it gives up what it needed for the setup. It
+/// keeps CAP_KILL (to signal a workload of another uid) and nothing else,
+/// within the workload's bounding set, with no_new_privs, and not dumpable
+/// (a workload allowed to ptrace cannot attach to it or read its memory).
+pub fn restrict_init(sys: &dyn Sys, launch: &Launch, steps: &Steps) -> Result<(), StepFailure> {
+    let caps = &launch.capabilities;
+    let kill = CapabilitySet::EMPTY.with(crate::capability::CAP_KILL);
+    steps.run(
+        "restrict the init",
+        || "not dumpable, bounding set, CAP_KILL only, no_new_privs".into(),
+        || {
+            sys.set_dumpable(false)?;
+            for n in CapabilitySet::all_up_to(caps.last)
+                .difference(caps.bounding.union(kill))
+                .numbers()
+            {
+                sys.drop_bounding_capability(n)?;
+            }
+            sys.clear_ambient_capabilities()?;
+            sys.set_capabilities(CapabilitySets {
+                effective: kill.0,
+                permitted: kill.0,
+                inheritable: 0,
+            })?;
+            sys.set_no_new_privileges()
+        },
+    )
+}
+
 /// Executes the workload, searching `PATH` as `execvp(3)` does: a name
 /// without `/` is tried in each directory; `EACCES` in one does not stop
 /// the search but is reported if nothing else is found.
@@ -493,6 +523,12 @@ pub fn run_init(
         }
     };
     drop(to_init);
+    if let Err(failure) = restrict_init(sys, launch, &steps) {
+        let _ = sys.kill(workload, libc::SIGKILL);
+        let _ = sys.waitpid(workload);
+        let _ = channel.step_failed(failure);
+        exit_now(1);
+    }
     // Relay the workload's setup report; end of file without a failure
     // means its exec succeeded (the pipe is close-on-exec).
     let mut failed = false;
@@ -861,6 +897,26 @@ mod tests {
                 assert_eq!(failure.step, EXEC_STEP);
             }
         }
+    }
+
+    #[test]
+    fn the_init_keeps_only_cap_kill_once_the_workload_is_forked() {
+        let plan = host_plan();
+        let launch = launch(&plan, &root_host());
+        let sys = RecordingSys::new();
+        let on_done = |_: &str, _: u64| {};
+        restrict_init(&sys, &launch, &Steps::new(&on_done)).unwrap();
+        let calls = sys.calls();
+        assert_eq!(calls.first(), Some(&SysCall::SetDumpable(false)));
+        let kill = crate::capability::CAP_KILL;
+        assert!(!calls.contains(&SysCall::DropBoundingCapability(kill)));
+        assert!(calls.contains(&SysCall::DropBoundingCapability(CAP_SYS_ADMIN)));
+        assert!(calls.contains(&SysCall::SetCapabilities(CapabilitySets {
+            effective: 1 << kill,
+            permitted: 1 << kill,
+            inheritable: 0,
+        })));
+        assert_eq!(calls.last(), Some(&SysCall::SetNoNewPrivileges));
     }
 
     #[test]

@@ -174,6 +174,9 @@ pub trait Sys {
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult<()>;
     /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
     fn set_no_new_privileges(&self) -> SysResult<()>;
+    /// `prctl(PR_SET_DUMPABLE)`: a process that is not dumpable cannot be
+    /// ptraced or have its /proc files read by others of its uid.
+    fn set_dumpable(&self, dumpable: bool) -> SysResult<()>;
 }
 
 fn cstring(path: &Path) -> SysResult<CString> {
@@ -508,6 +511,10 @@ impl Sys for LinuxSys {
     fn set_no_new_privileges(&self) -> SysResult<()> {
         prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
     }
+
+    fn set_dumpable(&self, dumpable: bool) -> SysResult<()> {
+        prctl(libc::PR_SET_DUMPABLE, dumpable as libc::c_ulong, 0)
+    }
 }
 
 fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> SysResult<()> {
@@ -612,6 +619,7 @@ pub enum SysCall {
     RaiseAmbientCapability(u32),
     SetCapabilities(CapabilitySets),
     SetNoNewPrivileges,
+    SetDumpable(bool),
 }
 
 /// A fake kernel for unit tests: records every call, succeeds, and can fail
@@ -838,6 +846,9 @@ impl Sys for RecordingSys {
     }
     fn set_no_new_privileges(&self) -> SysResult<()> {
         self.record(SysCall::SetNoNewPrivileges)
+    }
+    fn set_dumpable(&self, dumpable: bool) -> SysResult<()> {
+        self.record(SysCall::SetDumpable(dumpable))
     }
 }
 
