@@ -245,6 +245,28 @@ struct Problems<'a> {
 
 impl Problems<'_> {
     fn add(&mut self, setting: &str, message: impl Into<String>, fix: impl Into<String>) {
+        self.add_at(setting, None, message, fix)
+    }
+
+    /// As `add`, looking up the profile line of `precise` first (the
+    /// compiler's key for one entry, `capabilities.added.CAP_X`).
+    fn add_at(
+        &mut self,
+        setting: &str,
+        precise: Option<&str>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        if let Some(s) = precise.and_then(|k| self.plan.sources.get(k)) {
+            let location = Some(format!("{}:{}:{}", s.file, s.line, s.column));
+            self.list.push(PreflightProblem {
+                setting: setting.to_string(),
+                location,
+                message: message.into(),
+                fix: fix.into(),
+            });
+            return;
+        }
         // The side table may know the setting or only its parent
         // (`capabilities` for `capabilities.bounding`).
         let mut key = setting;
@@ -562,15 +584,14 @@ pub fn check(plan: &Plan, host: &HostFacts) -> Result<Launch, Vec<PreflightProbl
             .union(permitted)
             .union(inheritable)
             .union(ambient);
-        let missing = wanted.difference(available);
-        if !missing.is_empty() {
-            p.add(
+        for name in wanted.difference(available).names() {
+            p.add_at(
                 "capabilities",
+                Some(&format!("capabilities.added.{name}")),
                 format!(
-                    "sbx itself does not hold {} (this host's bounding set or sbx's permitted set lacks it), so it cannot give it to the workload",
-                    missing.names().join(", ")
+                    "sbx itself does not hold {name} (this host's bounding set or sbx's permitted set lacks it), so it cannot give it to the workload"
                 ),
-                "drop it from the profile (`capabilities { drop = [...] }`), or run sbx where it has it",
+                "drop it from the profile, or run sbx where it has it",
             );
         }
         for (needed, why) in [
@@ -807,6 +828,17 @@ mod tests {
         assert!(found[0]
             .to_string()
             .starts_with("web.sbx:7:1: `capabilities`:"));
+        // The compiler's key for the entry itself is preferred.
+        plan.sources.insert(
+            "capabilities.added.CAP_SYS_RESOURCE".into(),
+            SourceLocation {
+                file: "web.sbx".into(),
+                line: 8,
+                column: 12,
+            },
+        );
+        let found = problems(&plan, &root_host());
+        assert_eq!(found[0].location.as_deref(), Some("web.sbx:8:12"));
     }
 
     #[test]
