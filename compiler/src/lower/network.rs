@@ -115,15 +115,6 @@ pub(crate) fn namespaces_and_network(l: &mut Lowerer, top: &Fields) -> (Vec<Name
     }
 
     if let Some(((ns, true), field)) = &explicit {
-        if !ns.contains(&Namespace::Mount) {
-            l.error(
-                "sbx::namespaces::needs-mount",
-                "`namespaces` must include `mount`",
-                field.value.span,
-                "no `mount` here",
-                "add `mount`: sbx always gives the sandbox its own root and mounts, which would otherwise change the host's",
-            );
-        }
         for key in ["hostname", "domainname"] {
             let Some(set) = top.get(key) else { continue };
             if !ns.contains(&Namespace::Uts) {
