@@ -259,3 +259,52 @@ fn a_profile_with_errors_is_125_with_its_diagnostics() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn a_parent_step_failing_after_the_clone_kills_and_reaps_the_init() {
+    if !support::privileged("a_parent_step_failing_after_the_clone") {
+        return;
+    }
+    // Overlapping uid ranges: the kernel refuses the map when sbx writes
+    // it, after the init was cloned (preflight does not model every rule
+    // of the kernel's; the unwind is what this test is about).
+    let marker = "/bin/true-parent-fail-marker";
+    let before = host_state("parentfail", marker);
+    let mut plan = host_plan("parentfail", &[marker]);
+    plan.namespaces.push(sbx_plan::Namespace::User);
+    plan.idmap.uid = vec![
+        sbx_plan::IdRange {
+            inside: 0,
+            outside: 300000,
+            count: 10,
+        },
+        sbx_plan::IdRange {
+            inside: 5,
+            outside: 400000,
+            count: 10,
+        },
+    ];
+    plan.idmap.gid = vec![sbx_plan::IdRange {
+        inside: 0,
+        outside: 300000,
+        count: 10,
+    }];
+    let output = apply(&plan, &["-v"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("sbx: create the sandbox init ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("step `write the uid and gid maps` failed"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("undo of"),
+        "every undo succeeded: {stderr}"
+    );
+    assert_eq!(host_state("parentfail", marker), before);
+    // No init is left: not as a process, not as a zombie of ours.
+    assert!(processes_with("parentfail").is_empty());
+}
