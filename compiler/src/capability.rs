@@ -1,52 +1,19 @@
 //! The Linux capabilities the compiler knows, by kernel number, and how a
 //! profile may spell them.
 
-/// Every capability of Linux 5.9 and later, indexed by its kernel number
-/// (`CAP_CHOWN` = 0 .. `CAP_CHECKPOINT_RESTORE` = 40), without the `CAP_`
-/// prefix.
-pub const CAPABILITIES: [&str; 41] = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
+/// How many capabilities the compiler knows (`CAP_CHOWN` = 0 ..
+/// `CAP_CHECKPOINT_RESTORE` = 40).
+pub const COUNT: usize = sbx_plan::CAPABILITY_NAMES.len();
+
+/// The name of a kernel number without the `CAP_` prefix (`SYS_ADMIN`).
+pub fn bare(number: usize) -> &'static str {
+    &sbx_plan::CAPABILITY_NAMES[number]["CAP_".len()..]
+}
+
+/// Every capability name without the `CAP_` prefix, in kernel order.
+pub fn bare_names() -> impl Iterator<Item = &'static str> {
+    (0..COUNT).map(bare)
+}
 
 /// The set a workload keeps when the profile says nothing: podman's default.
 pub const DEFAULT_SET: [&str; 11] = [
@@ -68,12 +35,12 @@ pub const DEFAULT_SET: [&str; 11] = [
 pub fn number(name: &str) -> Option<usize> {
     let upper = name.to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    CAPABILITIES.iter().position(|c| *c == bare)
+    bare_names().position(|c| c == bare)
 }
 
 /// The canonical name (`CAP_SYS_ADMIN`) of a kernel number.
 pub fn canonical(number: usize) -> String {
-    format!("CAP_{}", CAPABILITIES[number])
+    sbx_plan::CAPABILITY_NAMES[number].to_string()
 }
 
 /// The closest known capability to a misspelt one, in the spelling the user
@@ -84,7 +51,7 @@ pub fn suggestion(name: &str) -> Option<String> {
         Some(rest) => (&name[..4], rest),
         None => ("", upper.as_str()),
     };
-    let found = crate::suggest::did_you_mean(bare, CAPABILITIES.iter().copied())?;
+    let found = crate::suggest::did_you_mean(bare, bare_names())?;
     let lowercase = name.chars().all(|c| !c.is_ascii_uppercase());
     let found = if lowercase {
         found.to_ascii_lowercase()

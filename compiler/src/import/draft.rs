@@ -223,11 +223,11 @@ pub(crate) struct Draft {
 }
 
 /// How many capabilities there are (the compiler's list, by kernel number).
-pub(crate) const CAPABILITY_COUNT: usize = crate::capability::CAPABILITIES.len();
+pub(crate) const CAPABILITY_COUNT: usize = crate::capability::COUNT;
 
 /// The sbx spelling (lowercase, no `CAP_`) of capability number `n`.
 pub(crate) fn capability_by_number(n: usize) -> String {
-    crate::capability::CAPABILITIES[n].to_ascii_lowercase()
+    crate::capability::bare(n).to_ascii_lowercase()
 }
 
 /// The sbx spelling of a capability name (`CAP_SYS_ADMIN`, `sys_admin`),

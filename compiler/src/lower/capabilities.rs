@@ -54,7 +54,7 @@ pub(crate) fn capabilities(l: &mut Lowerer, top: &Fields, root: bool) -> Capabil
                 "not kept",
                 format!(
                     "add it too: `add = [{}]`",
-                    capability::CAPABILITIES[*n].to_ascii_lowercase()
+                    capability::bare(*n).to_ascii_lowercase()
                 ),
             );
         }
