@@ -73,7 +73,11 @@ fn tcp_between(server: Plan, client: Plan) {
     assert_eq!(text(&server.stdout).trim(), "ping");
 }
 
-const SERVER: &str = "echo pong | busybox nc -l -p 5000 -w 10";
+/// The server reads the client's line before it answers, then prints it on
+/// its own stdout (fd 3). `echo pong | nc -l` raced: busybox nc may exit at
+/// the end of its stdin before the client's `ping` has arrived.
+const SERVER: &str =
+    r#"exec 3>&1; busybox nc -l -p 5000 -e /bin/sh -c 'read line; echo "$line" >&3; echo pong'"#;
 
 fn client_script(address: &str) -> String {
     // The server may not listen yet: retry until it does.
