@@ -129,7 +129,11 @@ pub fn init_steps(
             crate::rootfs::RootfsError::Step(error) => Some(error.errno as i32),
             crate::rootfs::RootfsError::Setting { .. } => None,
         },
-        detail: e.to_string(),
+        // The step is named above: the detail must not repeat it.
+        detail: match &e {
+            crate::rootfs::RootfsError::Step(error) => error.detail(),
+            crate::rootfs::RootfsError::Setting { .. } => e.to_string(),
+        },
     })?;
     steps.done(
         "build the root filesystem",

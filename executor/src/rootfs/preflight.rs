@@ -240,14 +240,14 @@ fn check_rootfs(plan: &Plan) -> Result<(), RootfsError> {
         Rootfs::OciLayout { path, .. } => Err(setting(
             plan,
             key,
-            format!("`from = \"oci:{path}\"`: OCI image layouts are not supported yet (images are issue 9)"),
-            "unpack the image into a directory and give its path: `from = \"/path/to/rootfs\"`",
+            format!("`from = \"oci:{path}\"`: the image is not mounted (an image rootfs is mounted before preflight)"),
+            "run it with `sbx apply`, which mounts the image first, or call `image::mount_rootfs` before `preflight`",
         )),
         Rootfs::Image { name } => Err(setting(
             plan,
             key,
-            format!("`from = \"{name}\"`: images are not supported yet (images are issue 9)"),
-            "unpack the image into a directory and give its path: `from = \"/path/to/rootfs\"`",
+            format!("`from = \"{name}\"`: the image is not mounted (an image rootfs is mounted before preflight)"),
+            "run it with `sbx apply`, which mounts the image first, or call `image::mount_rootfs` before `preflight`",
         )),
     }
 }

@@ -346,7 +346,7 @@ fn bind_root<S: Sys + ?Sized>(plan: &Plan, sys: &S) -> Result<PathBuf, Failure> 
             Ok(root)
         }
         Rootfs::OciLayout { .. } | Rootfs::Image { .. } => Err(Failure::new(
-            "images are not supported yet (issue 9)",
+            "the image is not mounted (an image rootfs is mounted before preflight)",
             Errno::ENOTSUP,
         )),
     }

@@ -633,7 +633,7 @@ fn preflight_refuses_what_it_cannot_build() {
                     tag: None,
                 }
             }),
-            "images are issue 9",
+            "the image is not mounted",
         ),
         (
             Box::new(|p| {
@@ -641,7 +641,7 @@ fn preflight_refuses_what_it_cannot_build() {
                     name: "debian:bookworm".into(),
                 }
             }),
-            "images are issue 9",
+            "the image is not mounted",
         ),
         (
             Box::new(move |p| {
