@@ -110,6 +110,38 @@ fn a_twenty_digit_integer_is_a_diagnostic() {
 }
 
 #[test]
+fn a_bad_value_does_not_hide_the_other_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        dir.path(),
+        "mixed.sbx",
+        b"hostnme = \"web\"\nlimits {\n    memory.max = 12Q\n    cpu.weight = 20000\n}\n",
+    );
+    let out = sbx(&["check", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let codes: Vec<(String, u64)> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let d: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The refused value is reported once, by the parser: nothing else at
+    // its line; the problems around it are still found.
+    assert_eq!(
+        codes,
+        vec![
+            ("sbx::key::unknown".to_string(), 1),
+            ("sbx::parse::bad-value".to_string(), 3),
+            ("sbx::limits::range".to_string(), 4),
+        ]
+    );
+}
+
+#[test]
 fn an_unreadable_file_argument_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.sbx");

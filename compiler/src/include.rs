@@ -62,17 +62,16 @@ impl<'a> Resolver<'a> {
 
     fn parse(&mut self, id: SourceId) -> Option<File> {
         let text = &self.sources.get(id).expect("source was added").text;
-        match sbx_grammar::parse(id, text) {
-            Ok(file) => Some(file),
-            Err(errors) => {
-                for e in errors {
-                    let mut d = Diagnostic::error(e.code, e.message).with_label(e.span, e.label);
-                    d.help = foreign_help_for_line(text, e.span).or(e.help);
-                    self.diagnostics.push(d);
-                }
-                None
-            }
+        // A tree with errors only in its values is still resolved and
+        // lowered, so that one run reports every problem (the compiler then
+        // drops what later stages say at those values: `drop_cascades`).
+        let (file, errors) = sbx_grammar::parse_recovering(id, text);
+        for e in errors {
+            let mut d = Diagnostic::error(e.code, e.message).with_label(e.span, e.label);
+            d.help = foreign_help_for_line(text, e.span).or(e.help);
+            self.diagnostics.push(d);
         }
+        file
     }
 
     fn include(&mut self, dir: &Path, written: &str, span: Span) -> Vec<Statement> {

@@ -25,7 +25,7 @@ pub use spans::SpanTable;
 
 use std::path::{Path, PathBuf};
 
-use sbx_grammar::ast::SourceId;
+use sbx_grammar::ast::{SourceId, Span};
 use sbx_plan::Plan;
 
 /// The outcome of compiling one profile.
@@ -140,12 +140,35 @@ fn compile_loaded(
     // Lints run on the plan even when there are errors, so that one run
     // shows every problem; the plan itself is only handed out without.
     diagnostics.extend(lint::run(&plan, &spans));
+    drop_cascades(&mut diagnostics);
     lint::finish(&mut diagnostics, &sources, levels);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return finish(None, diagnostics, sources, spans);
     }
     plan.sources = spans.locations(&sources);
     finish(Some(plan), diagnostics, sources, spans)
+}
+
+/// A value the parser refused stays in the tree as a stand-in, so that the
+/// rest of the profile is still checked. What a later stage says at the
+/// place of such a value is a consequence of the parse error, not a problem
+/// of its own: it is dropped.
+fn drop_cascades(diagnostics: &mut Vec<Diagnostic>) {
+    let is_parse = |d: &Diagnostic| sbx_grammar::ERROR_CODES.contains(&d.code.as_str());
+    let refused: Vec<Span> = diagnostics
+        .iter()
+        .filter(|d| is_parse(d))
+        .filter_map(Diagnostic::primary_span)
+        .collect();
+    if refused.is_empty() {
+        return;
+    }
+    let overlaps = |a: Span, b: Span| a.source == b.source && a.start <= b.end && b.start <= a.end;
+    diagnostics.retain(|d| {
+        is_parse(d)
+            || d.primary_span()
+                .is_none_or(|span| !refused.iter().any(|r| overlaps(span, *r)))
+    });
 }
 
 fn finish(

@@ -10,4 +10,4 @@ mod parser;
 pub mod printer;
 
 pub use error::SyntaxError;
-pub use parser::{parse, ERROR_CODES, MAX_NESTING_DEPTH};
+pub use parser::{parse, parse_recovering, ERROR_CODES, MAX_NESTING_DEPTH};

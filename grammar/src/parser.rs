@@ -86,10 +86,23 @@ pub const ERROR_CODES: &[&str] = &[
 /// Parses one source text. Returns the tree when there was no error; every
 /// error found otherwise (at least one), in source order.
 pub fn parse(source: SourceId, text: &str) -> Result<File, Vec<SyntaxError>> {
+    match parse_recovering(source, text) {
+        (Some(file), errors) if errors.is_empty() => Ok(file),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// Parses one source text and returns every error found, with the tree
+/// whenever the structure parsed (the errors are then only in values: a bad
+/// escape, a leading zero, an overflow, a token that is no value). Such a
+/// tree keeps a stand-in for each bad value, so that a caller can go on
+/// checking the rest of the profile and report everything at once; it must
+/// not report problems of its own at the spans of these errors.
+pub fn parse_recovering(source: SourceId, text: &str) -> (Option<File>, Vec<SyntaxError>) {
     let scan = scan(text);
     if let Some(at) = scan.too_deep {
         let bracket = &text[at..at + 1];
-        return Err(vec![SyntaxError {
+        return (None, vec![SyntaxError {
             code: code::TOO_DEEP,
             message: format!("nesting is deeper than {MAX_NESTING_DEPTH} levels"),
             span: Span::new(source, at, at + 1),
@@ -105,13 +118,9 @@ pub fn parse(source: SourceId, text: &str) -> Result<File, Vec<SyntaxError>> {
             let file_pair = pairs.next().expect("the file rule always yields one pair");
             let mut builder = Builder::new(source, 0, true);
             let file = builder.file(file_pair);
-            if builder.errors.is_empty() {
-                Ok(file)
-            } else {
-                Err(builder.finish())
-            }
+            (Some(file), builder.finish())
         }
-        Err(first) => Err(recover(source, text, &scan, first)),
+        Err(first) => (None, recover(source, text, &scan, first)),
     }
 }
 
