@@ -1001,6 +1001,30 @@ fn capability(ctx: &mut Ctx, line: &Line, name: &str) -> Option<String> {
     }
 }
 
+/// The `[inside, outside, count]` ranges the profile maps so far for `key`
+/// (`uid` or `gid`).
+fn id_ranges(draft: &Draft, key: &str) -> Vec<[u64; 3]> {
+    let Some(ValueKind::List(ranges)) = draft.idmap.get(key).map(|e| &e.value.kind) else {
+        return Vec::new();
+    };
+    ranges
+        .iter()
+        .filter_map(|r| match &r.kind {
+            ValueKind::List(t) => {
+                let v: Vec<u64> = t
+                    .iter()
+                    .filter_map(|x| match &x.kind {
+                        ValueKind::Integer(i) => Some(i.value),
+                        _ => None,
+                    })
+                    .collect();
+                <[u64; 3]>::try_from(v).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn idmap(ctx: &mut Ctx, draft: &mut Draft, line: &Line) {
     if line.value.is_empty() {
         draft.idmap.items.clear();
@@ -1032,23 +1056,9 @@ fn idmap(ctx: &mut Ctx, draft: &mut Draft, line: &Line) {
             // The kernel refuses overlapping ranges.
             let overlaps = |a: u64, b: u64, m: u64| a < b + m && b < a + count;
             for k in keys {
-                let clash = draft.idmap.get(k).is_some_and(|e| match &e.value.kind {
-                    ValueKind::List(ranges) => ranges.iter().any(|r| match &r.kind {
-                        ValueKind::List(t) => {
-                            let v: Vec<u64> = t
-                                .iter()
-                                .filter_map(|x| match &x.kind {
-                                    ValueKind::Integer(i) => Some(i.value),
-                                    _ => None,
-                                })
-                                .collect();
-                            v.len() == 3
-                                && (overlaps(inside, v[0], v[2]) || overlaps(outside, v[1], v[2]))
-                        }
-                        _ => false,
-                    }),
-                    _ => false,
-                });
+                let clash = id_ranges(draft, k)
+                    .iter()
+                    .any(|&[i, o, m]| overlaps(inside, i, m) || overlaps(outside, o, m));
                 if clash {
                     untranslated(
                         ctx,
@@ -1808,14 +1818,36 @@ fn finish(ctx: &mut Ctx, draft: &mut Draft, state: State, lines: &[Line]) {
         (u, g) => {
             let at = u.as_ref().or(g.as_ref()).map(|(_, i)| *i).unwrap_or(0);
             let uid = u.as_ref().map(|(v, _)| v.as_str()).unwrap_or("0");
-            match super::draft::user_value(uid, g.as_ref().map(|(g, _)| g.as_str())) {
-                Some(value) => set_top(ctx, draft, "user", value, &lines[at], None),
-                None => untranslated(
+            // A numeric id outside the user namespace's map cannot be
+            // switched to: LXC fails at start, sbx refuses the profile.
+            let unmapped = [
+                ("uid", Some(uid)),
+                ("gid", g.as_ref().map(|(g, _)| g.as_str())),
+            ]
+            .into_iter()
+            .find_map(|(key, id)| {
+                let id: u64 = id?.parse().ok()?;
+                let ranges = id_ranges(draft, key);
+                let covered = ranges.iter().any(|&[i, _, m]| id >= i && id < i + m);
+                (!ranges.is_empty() && !covered).then_some((key, id))
+            });
+            if let Some((key, id)) = unmapped {
+                untranslated(
                     ctx,
                     &lines[at],
                     &lines[at].key,
-                    "the user or group is not a name or id sbx accepts",
-                ),
+                    &format!("{key} {id} is not mapped by `lxc.idmap`, so the sandbox could not switch to it"),
+                );
+            } else {
+                match super::draft::user_value(uid, g.as_ref().map(|(g, _)| g.as_str())) {
+                    Some(value) => set_top(ctx, draft, "user", value, &lines[at], None),
+                    None => untranslated(
+                        ctx,
+                        &lines[at],
+                        &lines[at].key,
+                        "the user or group is not a name or id sbx accepts",
+                    ),
+                }
             }
         }
     }
