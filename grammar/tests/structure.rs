@@ -7,38 +7,7 @@ use common::*;
 use sbx_grammar::ast::*;
 use sbx_grammar::MAX_NESTING_DEPTH;
 
-const SEED: &str = r#"name     = "mysql"
-from     = "debian:wheezy"
-hostname = "toto"
-
-build {
-    run  = "groupadd -r mysql && useradd -r -g mysql mysql"
-    run  = "apt-get update && apt-get install -y perl"
-    copy = ["docker-entrypoint.sh", "/entrypoint.sh"]
-}
-env        = { MYSQL_MAJOR = "5.7" }
-volume     = ["/var/lib/mysql"]
-entrypoint = ["/entrypoint.sh"]
-cmd        = ["mysqld", "--datadir=/var/lib/mysql"]
-expose     = [3306]
-
-limits {                      # systemd: CPUShares=1500 MemoryLimit=1G BlockIOWeight=500
-    cpu.weight = 146          # CPUShares=1500 as systemd converts it: 1500 * 100 / 1024
-    memory.max = 1G
-    io.weight  = 100          # BlockIOWeight=500 as systemd converts it: 500 * 100 / 500
-}
-
-capabilities { drop = [mac_admin, mac_override] }
-
-net "eth0" {
-    type   = veth
-    link   = "tap0"
-    hwaddr = 00:16:3e:c6:0e:04
-    up     = true
-}
-
-console { tty = 4; pts = 1024 }
-"#;
+const SEED: &str = include_str!("data/seed.sbx");
 
 const CORE: &str = r#"# comment to end of line
 include "base/hardened.sbx"      # path relative to this file; merged first, this file overrides
